@@ -1,0 +1,57 @@
+// One interface for every upstream (Portkey-style: one folder per provider beside this file).
+// An adapter speaks its provider's protocol and hands back OpenAI's wire format; retries,
+// fallbacks, metering and SSE parsing live in the proxy, not in adapters.
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens?: number;
+}
+
+export interface ModelInfo {
+  /** The id clients send as `model`. */
+  id: string;
+  owned_by: string;
+  context_window: number;
+}
+
+export interface UpstreamChatRequest {
+  /**
+   * An OpenAI chat.completions body. `model` is already the upstream's own model name; when
+   * `stream` is true the proxy has set `stream_options.include_usage`.
+   */
+  body: Record<string, unknown> & { model: string; stream?: boolean };
+  /** Aborted on per-attempt timeout or proxy shutdown (never on client disconnect: we still bill). */
+  signal: AbortSignal;
+}
+
+export interface UpstreamCall {
+  /**
+   * The upstream's HTTP answer in OpenAI's format: JSON for non-streaming requests, an SSE stream
+   * of chat.completion.chunk for streaming ones. A non-2xx status is returned, not thrown, so the
+   * proxy can decide on retries (429/5xx before the first byte) and `Retry-After`.
+   */
+  response: Response;
+  /** Called once after the proxy has read the whole answer (0G settles fees here). */
+  finish?(result: { id?: string; usage?: Usage; headers: Headers }): Promise<void>;
+}
+
+export interface Upstream {
+  readonly name: string;
+  listModels(): Promise<ModelInfo[]>;
+  chat(request: UpstreamChatRequest): Promise<UpstreamCall>;
+  close?(): Promise<void>;
+}
+
+/** An error an adapter raises before it has a response, mapped to OpenAI's error shape by the proxy. */
+export class UpstreamError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+    this.name = "UpstreamError";
+  }
+}
