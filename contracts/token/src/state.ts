@@ -1,0 +1,40 @@
+// Shape of the contract's STATE record (small, owner-bounded data only). Per-user data lives under
+// its own storage keys (ledger.ts, conversations.ts, web4.ts) so that its cost can be measured and
+// charged to whoever creates it.
+
+export interface FtMetadata {
+  spec: string;
+  name: string;
+  symbol: string;
+  icon: string | null;
+  reference: string | null;
+  reference_hash: string | null;
+  decimals: number;
+}
+
+export interface Web4Config {
+  proxy_url: string;
+  network: string;
+  rpc_url: string;
+}
+
+export interface State {
+  owner_id: string;
+  /** Receives the spent part of every refunded conversation. */
+  operator_id: string;
+  /** Amounts are kept as decimal strings so the state JSON stays plain. */
+  total_supply: string;
+  /** Tokens held in open conversations (reported as the contract account's own balance). */
+  escrow_total: string;
+  /** yoctoNEAR per smallest token unit; "0" disables buy_tokens_for_near. */
+  token_price: string;
+  /** Lowercase 0x-hex secp256k1 addresses allowed to sign refunds. */
+  refund_signers: string[];
+  metadata: FtMetadata;
+  /** Bytes one NEP-145 registration costs (measured at init with a worst-case account id). */
+  account_storage_bytes: string;
+  /** Upper bound of bytes one conversation record costs (measured at init, for clients' estimates). */
+  conversation_storage_bytes: string;
+  web4: Web4Config;
+  web4_paths: string[];
+}
