@@ -1,0 +1,145 @@
+// Builds the Hono app and its context: store, chain, upstreams, signer, metrics, recovery.
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { MemoryChainClient } from "./chain/memory.js";
+import { NearChainClient } from "./chain/near.js";
+import type { ChainClient } from "./chain/types.js";
+import { corsOrigins, type ProxyConfig } from "./config.js";
+import type { ProxyContext } from "./context.js";
+import { ConversationService } from "./conversations.js";
+import { ApiError } from "./errors.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createMetrics } from "./metrics.js";
+import { recoverStaleReservations } from "./recovery.js";
+import { loadRefundSigner } from "./refunds/signer.js";
+import { chatRoutes } from "./routes/chat.js";
+import { conversationRoutes } from "./routes/conversations.js";
+import { modelRoutes } from "./routes/models.js";
+import { opsRoutes } from "./routes/ops.js";
+import { buildUpstreams } from "./routing/registry.js";
+import { SqliteStore } from "./store/sqlite.js";
+import type { ConversationStore } from "./store/types.js";
+import type { Upstream } from "./upstreams/types.js";
+
+export interface CreateProxyOptions {
+  /** Defaults to config.chain (near RPC, or the in-memory demo chain). */
+  chain?: ChainClient;
+  /** Defaults to the SQLite store at config.store.path. */
+  store?: ConversationStore;
+  /** Upstream instances by provider name, replacing what config.providers would build. */
+  upstreams?: Record<string, Upstream>;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Register Node's default process metrics (off in tests: several proxies share a process). */
+  defaultMetrics?: boolean;
+}
+
+export interface AiProxy {
+  app: Hono;
+  fetch: (request: Request) => Response | Promise<Response>;
+  context: ProxyContext;
+  /** Stops new work, waits for in-flight requests (up to timeoutMs) to settle, closes the store. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+function chainFor(config: ProxyConfig): ChainClient {
+  if (config.chain.type === "memory") {
+    const chain = new MemoryChainClient();
+    for (const c of config.chain.conversations) chain.open(c.secret, BigInt(c.amount), c.receiver_id);
+    return chain;
+  }
+  return new NearChainClient({
+    rpcUrl: config.chain.rpc_url,
+    contractId: config.chain.contract_id,
+    timeoutMs: config.chain.timeout_ms,
+  });
+}
+
+export async function createProxy(config: ProxyConfig, options: CreateProxyOptions = {}): Promise<AiProxy> {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? createLogger(config.log_level);
+  const store =
+    options.store ?? new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous });
+  const chain = options.chain ?? chainFor(config);
+  const context: ProxyContext = {
+    config,
+    store,
+    chain,
+    conversations: new ConversationService(store, chain),
+    logger,
+    metrics: createMetrics(options.defaultMetrics ?? false),
+    upstreams: await buildUpstreams(config.providers, env, options.upstreams),
+    models: new Map(config.models.map((m) => [m.id, m])),
+    signer: loadRefundSigner(env, config.refund.signer_key_file),
+    shutdown: new AbortController(),
+    inflight: new Set(),
+  };
+  await recoverStaleReservations(store, config.instance_id, logger);
+  if (!context.signer) logger.warn("no refund signer key configured: /v1/conversations/refund answers 503");
+
+  const app = new Hono();
+  const origins = corsOrigins(config);
+  if (origins.length > 0) {
+    app.use(
+      "*",
+      cors({
+        origin: origins.includes("*") ? "*" : origins,
+        allowHeaders: ["authorization", "content-type"],
+        allowMethods: ["GET", "POST", "OPTIONS"],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    const route = c.req.routePath && c.req.routePath !== "*" ? c.req.routePath : "unmatched";
+    context.metrics.requests.inc({ route, status: String(c.res.status) });
+    context.metrics.latency.observe({ route }, (performance.now() - started) / 1000);
+  });
+  opsRoutes(app, context);
+  modelRoutes(app, context);
+  chatRoutes(app, context);
+  conversationRoutes(app, context);
+
+  app.notFound((c) =>
+    c.json(
+      {
+        error: {
+          message: `no route for ${c.req.method} ${c.req.path}`,
+          type: "not_found_error",
+          param: null,
+          code: "route_not_found",
+        },
+      },
+      404,
+    ),
+  );
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+      return c.json(err.toJSON(), err.status);
+    }
+    // Unexpected: log the message only (never request headers), answer without internals.
+    logger.error({ err: err.message, stack: err.stack, path: c.req.path }, "unhandled error");
+    return c.json(
+      {
+        error: { message: "internal proxy error", type: "server_error", param: null, code: "internal_error" },
+      },
+      500,
+    );
+  });
+
+  return {
+    app,
+    fetch: (request) => app.fetch(request),
+    context,
+    async close(timeoutMs = 10_000) {
+      context.shutdown.abort();
+      const deadline = new Promise((r) => setTimeout(r, timeoutMs).unref());
+      await Promise.race([Promise.allSettled([...context.inflight]), deadline]);
+      for (const u of context.upstreams.values()) await u.close?.().catch(() => {});
+      await store.dispose();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+// Everything a handler needs, built once by createProxy.
+import type { Wallet } from "ethers";
+import type { ChainClient } from "./chain/types.js";
+import type { ModelConfig, ProxyConfig } from "./config.js";
+import type { ConversationService } from "./conversations.js";
+import type { Logger } from "./logger.js";
+import type { ProxyMetrics } from "./metrics.js";
+import type { ConversationStore } from "./store/types.js";
+import type { Upstream } from "./upstreams/types.js";
+
+export interface ProxyContext {
+  config: ProxyConfig;
+  store: ConversationStore;
+  chain: ChainClient;
+  conversations: ConversationService;
+  logger: Logger;
+  metrics: ProxyMetrics;
+  upstreams: Map<string, Upstream>;
+  models: Map<string, ModelConfig>;
+  signer: Wallet | undefined;
+  /** Aborted on shutdown: stops retries and waits. */
+  shutdown: AbortController;
+  /** Requests still settling (streams keep running after the client left); awaited on shutdown. */
+  inflight: Set<Promise<unknown>>;
+}

@@ -1,0 +1,29 @@
+// Public surface of the proxy.
+export { type AiProxy, type CreateProxyOptions, createProxy } from "./app.js";
+export { conversationIdFromSecret } from "./auth.js";
+export { MemoryChainClient } from "./chain/memory.js";
+export { NearChainClient } from "./chain/near.js";
+export type { ChainClient } from "./chain/types.js";
+export { ChainUnavailableError } from "./chain/types.js";
+export {
+  ConfigError,
+  loadConfig,
+  type ProxyConfig,
+  type ProxyConfigInput,
+  parseConfig,
+  settings,
+} from "./config.js";
+export { ApiError } from "./errors.js";
+export { costOf, priceOf } from "./metering/prices.js";
+export { type RunningProxy, startProxy } from "./server.js";
+export { SqliteStore } from "./store/sqlite.js";
+export type {
+  ConversationState,
+  ConversationStore,
+  NewConversation,
+  Reservation,
+  ReserveResult,
+  Settlement,
+} from "./store/types.js";
+export type { ModelInfo, Upstream, UpstreamCall, UpstreamChatRequest, Usage } from "./upstreams/types.js";
+export { UpstreamError } from "./upstreams/types.js";

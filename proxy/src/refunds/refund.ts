@@ -1,0 +1,59 @@
+// Ending a conversation: close (no new reservations) -> wait for in-flight requests to settle ->
+// sign deposit - spent -> persist (first writer wins) -> return. A repeated call returns the stored
+// message, so a refund can never grow (T09).
+import { type SignedRefund, signRefund } from "../../../wire/index.js";
+import type { ProxyContext } from "../context.js";
+import { errors } from "../errors.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function refundConversation(ctx: ProxyContext, conversationId: string): Promise<SignedRefund> {
+  const existing = await ctx.store.getRefund(conversationId);
+  if (existing) return existing;
+  if (!ctx.signer) throw errors.refundUnavailable();
+  await ctx.conversations.load(conversationId);
+  await ctx.store.closeConversation(conversationId);
+  await waitForInflight(ctx, conversationId);
+
+  const state = (await ctx.store.getConversation(conversationId))!;
+  const refund_amount = state.deposit - state.spent;
+  const signed = await signRefund(
+    {
+      contract_id: ctx.config.chain.contract_id,
+      conversation_id: conversationId,
+      receiver_id: state.receiver_id,
+      refund_amount: refund_amount.toString(),
+    },
+    ctx.signer,
+  );
+  const stored = await ctx.store.saveRefund(conversationId, signed);
+  ctx.logger.info(
+    { conversation_id: conversationId, refund_amount: refund_amount.toString() },
+    "refund signed",
+  );
+  return stored;
+}
+
+/**
+ * Polls the store (not process memory) so reservations made by other proxy instances sharing the
+ * store are waited for too. Past refund_wait_ms the leftovers are billed at their reserved amount,
+ * the same rule as crash recovery.
+ */
+async function waitForInflight(ctx: ProxyContext, conversationId: string): Promise<void> {
+  const deadline = Date.now() + ctx.config.metering.refund_wait_ms;
+  let delay = 5;
+  for (;;) {
+    const open = await ctx.store.openReservations({ conversation_id: conversationId });
+    if (open.length === 0) return;
+    if (Date.now() >= deadline) {
+      for (const r of open) await ctx.store.settle(r.reservation_id, r.amount);
+      ctx.logger.warn(
+        { conversation_id: conversationId, count: open.length },
+        "refund billed unsettled reservations",
+      );
+      return;
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 100);
+  }
+}

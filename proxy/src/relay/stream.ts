@@ -1,0 +1,159 @@
+// Streaming answers. The upstream is read by a pump that is independent of the client: when the
+// client disconnects the pump keeps reading to the upstream's final usage chunk and bills it (T10).
+// Events are forwarded as they arrive; only the usage chunk the proxy injected is dropped when the
+// client did not ask for it.
+import { createParser } from "eventsource-parser";
+import type { ProxyContext } from "../context.js";
+import { estimateOutputTokens } from "../metering/estimate.js";
+import type { Answer } from "../routing/retry.js";
+import type { Usage } from "../upstreams/types.js";
+import type { Billing } from "./chat.js";
+import { settleReservation } from "./settle.js";
+import { readUsage } from "./usage.js";
+
+const encoder = new TextEncoder();
+const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+
+interface Chunk {
+  id?: string;
+  choices?: Array<{
+    delta?: { content?: string | null; tool_calls?: Array<{ function?: { arguments?: string } }> };
+  }>;
+  usage?: unknown;
+}
+
+export function relayStream(
+  ctx: ProxyContext,
+  answer: Answer,
+  billing: Billing,
+  options: { clientWantsUsage: boolean },
+): Response {
+  const upstreamBody = answer.call.response.body;
+  let client: ReadableStreamDefaultController<Uint8Array> | undefined;
+  let clientGone = false;
+  const send = (bytes: Uint8Array) => {
+    if (clientGone || !client) return;
+    try {
+      client.enqueue(bytes);
+    } catch {
+      clientGone = true;
+    }
+  };
+
+  const pump = async () => {
+    ctx.metrics.activeStreams.inc();
+    let usage: Usage | undefined;
+    let id: string | undefined;
+    let producedChars = 0;
+    let done = false;
+    const parser = createParser({
+      onEvent(event) {
+        const data = event.data;
+        if (data === "[DONE]") {
+          done = true;
+          send(encoder.encode("data: [DONE]\n\n"));
+          return;
+        }
+        let chunk: Chunk | undefined;
+        try {
+          chunk = JSON.parse(data) as Chunk;
+        } catch {
+          chunk = undefined;
+        }
+        if (chunk) {
+          id ??= chunk.id;
+          for (const choice of chunk.choices ?? []) {
+            producedChars += choice.delta?.content?.length ?? 0;
+            for (const call of choice.delta?.tool_calls ?? [])
+              producedChars += call.function?.arguments?.length ?? 0;
+          }
+          if (USAGE_OBJECT.test(data)) {
+            usage = readUsage(chunk.usage) ?? usage;
+            if (!options.clientWantsUsage && (chunk.choices?.length ?? 0) === 0) return;
+          }
+        }
+        send(encoder.encode(event.event ? `event: ${event.event}\ndata: ${data}\n\n` : `data: ${data}\n\n`));
+      },
+    });
+    const idleMs = answer.route.retry.timeout_ms;
+    let idle: NodeJS.Timeout | undefined;
+    const armIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => answer.abort(), idleMs);
+    };
+    let cut = false;
+    try {
+      if (!upstreamBody) throw new Error("upstream sent no body");
+      const reader = upstreamBody.getReader();
+      const decoder = new TextDecoder();
+      armIdle();
+      for (;;) {
+        const { done: end, value } = await reader.read();
+        if (end) break;
+        armIdle();
+        parser.feed(decoder.decode(value, { stream: true }));
+      }
+      cut = !done && !usage;
+    } catch {
+      cut = true;
+    } finally {
+      clearTimeout(idle);
+    }
+
+    let cost: bigint;
+    let reason: string;
+    if (usage) {
+      cost = billing.cost(usage);
+      reason = "usage";
+    } else {
+      // No usage (cut stream, or an upstream that ignores include_usage): bill what was visibly
+      // produced plus the prompt estimate, never above the reservation.
+      const estimate = billing.estimateCost(
+        estimateOutputTokens(producedChars, ctx.config.metering.chars_per_token),
+      );
+      // biome-ignore lint/complexity/useMathMinMax: BigInt, Math.min does not apply
+      cost = estimate < billing.reservedAmount ? estimate : billing.reservedAmount;
+      reason = cut ? "stream_cut" : "no_usage";
+    }
+    if (cut) {
+      ctx.metrics.upstreamErrors.inc({ provider: answer.route.provider, reason: "stream_cut" });
+      send(
+        encoder.encode(
+          `data: ${JSON.stringify({ error: { message: "the upstream stream ended early", type: "upstream_error", param: null, code: "stream_cut" } })}\n\n`,
+        ),
+      );
+    }
+    await settleReservation(ctx, { ...billing, cost, usage, reason });
+    await answer.call
+      .finish?.({ id, usage, headers: answer.call.response.headers })
+      .catch((e) => ctx.logger.warn({ err: (e as Error).message }, "upstream finish hook failed"));
+    ctx.metrics.activeStreams.dec();
+    if (!clientGone && client) {
+      try {
+        client.close();
+      } catch {
+        // already closed by the client
+      }
+    }
+  };
+
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      client = controller;
+      const running = pump();
+      ctx.inflight.add(running);
+      running.finally(() => ctx.inflight.delete(running));
+    },
+    cancel() {
+      clientGone = true;
+    },
+  });
+  return new Response(body, {
+    headers: {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    },
+  });
+}

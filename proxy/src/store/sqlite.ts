@@ -1,0 +1,250 @@
+// Embedded durable ledger on SQLite (better-sqlite3). Amounts are TEXT (u128 does not fit in
+// SQLite's int64) and all arithmetic is BigInt inside IMMEDIATE transactions, so two proxy processes
+// sharing one file still serialize their ledger updates. WAL journal; synchronous FULL by default.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type { SignedRefund } from "../../../wire/index.js";
+import type {
+  ConversationState,
+  ConversationStore,
+  NewConversation,
+  Reservation,
+  ReserveResult,
+  Settlement,
+} from "./types.js";
+
+interface ConversationRow {
+  id: string;
+  receiver_id: string;
+  deposit: string;
+  spent: string;
+  reserved: string;
+  status: "open" | "closed";
+  created_at: number;
+  refund_message: string | null;
+  refund_signature: string | null;
+}
+
+interface ReservationRow {
+  id: string;
+  conversation_id: string;
+  amount: string;
+  owner: string;
+  created_at: number;
+  state: "open" | "settled";
+  charged: string | null;
+  settled_at: number | null;
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS conversations (
+  id TEXT PRIMARY KEY,
+  receiver_id TEXT NOT NULL,
+  deposit TEXT NOT NULL,
+  spent TEXT NOT NULL DEFAULT '0',
+  reserved TEXT NOT NULL DEFAULT '0',
+  status TEXT NOT NULL DEFAULT 'open',
+  created_at INTEGER NOT NULL,
+  refund_message TEXT,
+  refund_signature TEXT
+);
+CREATE TABLE IF NOT EXISTS reservations (
+  id TEXT PRIMARY KEY,
+  conversation_id TEXT NOT NULL REFERENCES conversations(id),
+  amount TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'open',
+  charged TEXT,
+  settled_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS reservations_open ON reservations(conversation_id) WHERE state = 'open';
+CREATE INDEX IF NOT EXISTS reservations_by_conversation ON reservations(conversation_id, created_at);
+`;
+
+function toState(row: ConversationRow): ConversationState {
+  return {
+    conversation_id: row.id,
+    receiver_id: row.receiver_id,
+    deposit: BigInt(row.deposit),
+    spent: BigInt(row.spent),
+    reserved: BigInt(row.reserved),
+    status: row.status,
+    created_at: row.created_at,
+  };
+}
+
+function toSettlement(row: ReservationRow): Settlement {
+  return {
+    reservation_id: row.id,
+    conversation_id: row.conversation_id,
+    reserved: BigInt(row.amount),
+    charged: BigInt(row.charged ?? "0"),
+    settled_at: row.settled_at ?? 0,
+  };
+}
+
+export interface SqliteStoreOptions {
+  path: string;
+  synchronous?: "full" | "normal";
+}
+
+export class SqliteStore implements ConversationStore {
+  readonly #db: Database.Database;
+  readonly #getConversation: Database.Statement<[string], ConversationRow>;
+  readonly #getReservation: Database.Statement<[string], ReservationRow>;
+  readonly #reserveTx: (r: {
+    conversation_id: string;
+    reservation_id: string;
+    amount: bigint;
+    owner: string;
+  }) => ReserveResult;
+  readonly #settleTx: (id: string, cost: bigint) => Settlement | undefined;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+    this.#db = new Database(options.path);
+    this.#db.pragma("journal_mode = WAL");
+    this.#db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+    this.#db.pragma("busy_timeout = 5000");
+    this.#db.pragma("foreign_keys = ON");
+    this.#db.exec(schema);
+
+    const db = this.#db;
+    this.#getConversation = db.prepare("SELECT * FROM conversations WHERE id = ?");
+    this.#getReservation = db.prepare("SELECT * FROM reservations WHERE id = ?");
+    const insertReservation = db.prepare(
+      "INSERT INTO reservations (id, conversation_id, amount, owner, created_at) VALUES (?, ?, ?, ?, ?)",
+    );
+    const setReserved = db.prepare("UPDATE conversations SET reserved = ? WHERE id = ?");
+    const setLedger = db.prepare("UPDATE conversations SET spent = ?, reserved = ? WHERE id = ?");
+    const markSettled = db.prepare(
+      "UPDATE reservations SET state = 'settled', charged = ?, settled_at = ? WHERE id = ?",
+    );
+
+    const reserveTx = db.transaction(
+      (r: { conversation_id: string; reservation_id: string; amount: bigint; owner: string }) => {
+        const row = this.#getConversation.get(r.conversation_id);
+        if (!row) return { ok: false, reason: "not_found", available: 0n } as const;
+        const state = toState(row);
+        const free = state.deposit - state.spent - state.reserved;
+        if (state.status !== "open") return { ok: false, reason: "closed", available: free } as const;
+        if (r.amount < 0n || r.amount > free)
+          return { ok: false, reason: "insufficient", available: free } as const;
+        const reserved = state.reserved + r.amount;
+        insertReservation.run(r.reservation_id, r.conversation_id, r.amount.toString(), r.owner, Date.now());
+        setReserved.run(reserved.toString(), r.conversation_id);
+        return { ok: true, state: { ...state, reserved } } as const;
+      },
+    );
+    this.#reserveTx = (r) => reserveTx.immediate(r);
+
+    const settleTx = db.transaction((id: string, cost: bigint) => {
+      const res = this.#getReservation.get(id);
+      if (!res) return undefined;
+      if (res.state === "settled") return toSettlement(res);
+      const state = toState(this.#getConversation.get(res.conversation_id)!);
+      const amount = BigInt(res.amount);
+      const free = state.deposit - state.spent - state.reserved;
+      const want = cost < 0n ? 0n : cost;
+      // Usage above the reservation (a low prompt estimate) is collected only from unreserved balance.
+      const charged = want < amount + free ? want : amount + free;
+      const now = Date.now();
+      setLedger.run(
+        (state.spent + charged).toString(),
+        (state.reserved - amount).toString(),
+        state.conversation_id,
+      );
+      markSettled.run(charged.toString(), now, id);
+      return {
+        reservation_id: id,
+        conversation_id: res.conversation_id,
+        reserved: amount,
+        charged,
+        settled_at: now,
+      };
+    });
+    this.#settleTx = (id, cost) => settleTx.immediate(id, cost);
+  }
+
+  async ensureConversation(init: NewConversation): Promise<ConversationState> {
+    this.#db
+      .prepare(
+        "INSERT INTO conversations (id, receiver_id, deposit, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+      )
+      .run(init.conversation_id, init.receiver_id, init.deposit.toString(), Date.now());
+    return toState(this.#getConversation.get(init.conversation_id)!);
+  }
+
+  async getConversation(conversationId: string): Promise<ConversationState | undefined> {
+    const row = this.#getConversation.get(conversationId);
+    return row ? toState(row) : undefined;
+  }
+
+  async reserve(request: {
+    conversation_id: string;
+    reservation_id: string;
+    amount: bigint;
+    owner: string;
+  }): Promise<ReserveResult> {
+    return this.#reserveTx(request);
+  }
+
+  async settle(reservationId: string, cost: bigint): Promise<Settlement | undefined> {
+    return this.#settleTx(reservationId, cost);
+  }
+
+  async openReservations(filter: { conversation_id?: string; owner?: string } = {}): Promise<Reservation[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM reservations WHERE state = 'open'
+           AND (@cid IS NULL OR conversation_id = @cid) AND (@owner IS NULL OR owner = @owner)
+         ORDER BY created_at`,
+      )
+      .all({ cid: filter.conversation_id ?? null, owner: filter.owner ?? null }) as ReservationRow[];
+    return rows.map((r) => ({
+      reservation_id: r.id,
+      conversation_id: r.conversation_id,
+      amount: BigInt(r.amount),
+      owner: r.owner,
+      created_at: r.created_at,
+    }));
+  }
+
+  async settlements(conversationId: string): Promise<Settlement[]> {
+    const rows = this.#db
+      .prepare(
+        "SELECT * FROM reservations WHERE conversation_id = ? AND state = 'settled' ORDER BY settled_at, id",
+      )
+      .all(conversationId) as ReservationRow[];
+    return rows.map(toSettlement);
+  }
+
+  async closeConversation(conversationId: string): Promise<ConversationState | undefined> {
+    this.#db.prepare("UPDATE conversations SET status = 'closed' WHERE id = ?").run(conversationId);
+    return this.getConversation(conversationId);
+  }
+
+  async getRefund(conversationId: string): Promise<SignedRefund | undefined> {
+    const row = this.#getConversation.get(conversationId);
+    return row?.refund_message && row.refund_signature
+      ? { refund_message: row.refund_message, signature: row.refund_signature }
+      : undefined;
+  }
+
+  async saveRefund(conversationId: string, refund: SignedRefund): Promise<SignedRefund> {
+    this.#db
+      .prepare(
+        "UPDATE conversations SET refund_message = ?, refund_signature = ? WHERE id = ? AND refund_message IS NULL",
+      )
+      .run(refund.refund_message, refund.signature, conversationId);
+    const stored = await this.getRefund(conversationId);
+    if (!stored) throw new Error(`cannot save a refund for unknown conversation ${conversationId}`);
+    return stored;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}

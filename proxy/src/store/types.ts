@@ -1,0 +1,79 @@
+// The conversation ledger. Small, async and engine-neutral on purpose: the embedded SQLite store
+// implements it today, a NATS JetStream KV store (compare-and-set per conversation key) later.
+// Invariant every implementation keeps, atomically per conversation: 0 <= spent + reserved <= deposit.
+import type { SignedRefund } from "../../../wire/index.js";
+
+export type ConversationStatus = "open" | "closed";
+
+export interface ConversationState {
+  conversation_id: string;
+  receiver_id: string;
+  /** The escrowed amount read from the chain (token base units). */
+  deposit: bigint;
+  /** Settled charges. */
+  spent: bigint;
+  /** Sum of open reservations. */
+  reserved: bigint;
+  /** `closed`: a refund was requested; no new reservations, open ones may still settle. */
+  status: ConversationStatus;
+  created_at: number;
+}
+
+export interface NewConversation {
+  conversation_id: string;
+  receiver_id: string;
+  deposit: bigint;
+}
+
+export interface Reservation {
+  reservation_id: string;
+  conversation_id: string;
+  amount: bigint;
+  /** The proxy instance that made it (crash recovery settles only its own). */
+  owner: string;
+  created_at: number;
+}
+
+export interface Settlement {
+  reservation_id: string;
+  conversation_id: string;
+  reserved: bigint;
+  /** What was moved to `spent`; never more than reserved + the unreserved balance at settle time. */
+  charged: bigint;
+  settled_at: number;
+}
+
+export type ReserveResult =
+  | { ok: true; state: ConversationState }
+  | { ok: false; reason: "not_found" | "closed" | "insufficient"; available: bigint };
+
+export interface ConversationStore {
+  /** Inserts the conversation unless present and returns the stored state (first writer wins). */
+  ensureConversation(init: NewConversation): Promise<ConversationState>;
+  getConversation(conversationId: string): Promise<ConversationState | undefined>;
+  /** Atomically: if open and spent + reserved + amount <= deposit, record the reservation. */
+  reserve(request: {
+    conversation_id: string;
+    reservation_id: string;
+    amount: bigint;
+    owner: string;
+  }): Promise<ReserveResult>;
+  /**
+   * Atomically closes a reservation, moving min(cost, reserved + unreserved balance) to `spent` and
+   * releasing the rest. Idempotent: settling a settled reservation returns the first settlement.
+   * Undefined for an unknown reservation id.
+   */
+  settle(reservationId: string, cost: bigint): Promise<Settlement | undefined>;
+  openReservations(filter?: { conversation_id?: string; owner?: string }): Promise<Reservation[]>;
+  settlements(conversationId: string): Promise<Settlement[]>;
+  /** Marks the conversation closed (idempotent); undefined when unknown. */
+  closeConversation(conversationId: string): Promise<ConversationState | undefined>;
+  getRefund(conversationId: string): Promise<SignedRefund | undefined>;
+  /** Stores the signed refund unless one exists; returns the stored one, so every caller sees the same. */
+  saveRefund(conversationId: string, refund: SignedRefund): Promise<SignedRefund>;
+  dispose(): Promise<void>;
+}
+
+export function available(state: ConversationState): bigint {
+  return state.deposit - state.spent - state.reserved;
+}
