@@ -1,8 +1,8 @@
 // The token contract as the app uses it: views over RPC, changes through the wallet.
-import { TGAS } from "./amount";
-import { type FinalOutcome, type NearRpc, outcomeValue } from "./near/rpc";
-import type { SignedRefund } from "./proxy";
-import type { Wallet } from "./wallet/types";
+import { TGAS } from "./amount.js";
+import { type FinalOutcome, type NearRpc, outcomeValue } from "./near/rpc.js";
+import type { SignedRefund } from "./proxy.js";
+import type { Wallet } from "./wallet/types.js";
 
 export interface FtMetadata {
   spec: string;

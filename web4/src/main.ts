@@ -1,20 +1,20 @@
 // The chat app: wiring between the page, the wallet, the token contract and the AI proxy.
 import "./style.css";
-import { formatAmount, NEAR_DECIMALS, parseAmount } from "./amount";
-import { type AppConfig, loadConfig } from "./config";
-import { type ConversationView, type FtMetadata, TokenContract } from "./contract";
-import { renderMarkdown } from "./markdown";
-import { extractEvents, type FinalOutcome, NearRpc, type NepEvent } from "./near/rpc";
-import { type ChatMessage, ProxyClient, ProxyError, type SignedRefund } from "./proxy";
+import { formatAmount, NEAR_DECIMALS, parseAmount } from "./amount.js";
+import { type AppConfig, loadConfig } from "./config.js";
+import { type ConversationView, type FtMetadata, TokenContract } from "./contract.js";
+import { renderMarkdown } from "./markdown.js";
+import { extractEvents, type FinalOutcome, NearRpc, type NepEvent } from "./near/rpc.js";
+import { type ChatMessage, ProxyClient, ProxyError, type SignedRefund } from "./proxy.js";
 import {
   conversationIdOf,
   loadConversation,
   newSecret,
   type StoredConversation,
   saveConversation,
-} from "./secret";
-import { byTestId as $, busy, h, show } from "./ui/dom";
-import { createWallet, type WalletWithSignIn } from "./wallet";
+} from "./secret.js";
+import { byTestId as $, busy, h, show } from "./ui/dom.js";
+import { createWallet, type WalletWithSignIn } from "./wallet/index.js";
 
 interface UiMessage extends ChatMessage {
   note?: string;

@@ -1,6 +1,6 @@
 // A small NEAR JSON-RPC client: view calls, access keys, sending signed transactions, and reading the
 // outcome (return value, failure message, NEP-297 events from every receipt's logs).
-import { base64ToBytes, bytesToBase64 } from "./base58";
+import { base64ToBytes, bytesToBase64 } from "./base58.js";
 
 export class RpcError extends Error {
   constructor(

@@ -1,12 +1,12 @@
 // Localnet dev wallet: the prefunded demo accounts come from config.json (localnet only) and are
 // signed for in the page with tweetnacl. Never used on testnet/mainnet: bundle.ts leaves this chunk out.
 import nacl from "tweetnacl";
-import type { DevAccount } from "../config";
-import { base58Decode, base58Encode } from "../near/base58";
-import { type FinalOutcome, type NearRpc, outcomeValue } from "../near/rpc";
-import { encodeSignedTransaction, encodeTransaction } from "../near/tx";
-import type { KeyValue } from "../secret";
-import type { SignAndSendParams, WalletWithSignIn } from "./types";
+import type { DevAccount } from "../config.js";
+import { base58Decode, base58Encode } from "../near/base58.js";
+import { type FinalOutcome, type NearRpc, outcomeValue } from "../near/rpc.js";
+import { encodeSignedTransaction, encodeTransaction } from "../near/tx.js";
+import type { KeyValue } from "../secret.js";
+import type { SignAndSendParams, WalletWithSignIn } from "./types.js";
 
 export function keyPairFromString(secretKey: string): nacl.SignKeyPair {
   const [curve, data] = secretKey.split(":");

@@ -3,9 +3,9 @@
 // chunks out of the localnet bundle, so the localnet page never pays for them.
 import { internalActionToNaj, setupWalletSelector, type WalletSelector } from "@near-wallet-selector/core";
 import { setupMyNearWallet } from "@near-wallet-selector/my-near-wallet";
-import type { FinalOutcome } from "../near/rpc";
-import { outcomeValue } from "../near/rpc";
-import type { SignAndSendParams, WalletWithSignIn } from "./types";
+import type { FinalOutcome } from "../near/rpc.js";
+import { outcomeValue } from "../near/rpc.js";
+import type { SignAndSendParams, WalletWithSignIn } from "./types.js";
 
 export async function createSelectorWallet(
   network: "testnet" | "mainnet",

@@ -1,10 +1,10 @@
 // The one wallet interface the app talks to. Two implementations: the localnet dev wallet (keys from
 // config.json, signs in the page) and NEAR Wallet Selector (MyNearWallet) for testnet/mainnet.
 
-import type { FinalOutcome } from "../near/rpc";
-import type { Action } from "../near/tx";
+import type { FinalOutcome } from "../near/rpc.js";
+import type { Action } from "../near/tx.js";
 
-export type { Action, FunctionCallAction } from "../near/tx";
+export type { Action, FunctionCallAction } from "../near/tx.js";
 
 export interface SignAndSendParams {
   receiverId: string;

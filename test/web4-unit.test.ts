@@ -1,0 +1,406 @@
+// Unit tests for the web4 app's pure modules: markdown safety, amounts, secrets, transaction
+// encoding (checked byte-for-byte against near-api-js), the dev wallet, RPC outcome parsing, SSE.
+import { createHash } from "node:crypto";
+import test from "ava";
+import {
+  actions,
+  createTransaction,
+  decodeSignedTransaction,
+  encodeTransaction,
+  KeyPair,
+  PublicKey,
+} from "near-api-js";
+import nacl from "tweetnacl";
+import { formatAmount, parseAmount } from "../web4/src/amount.js";
+import { parseConfig } from "../web4/src/config.js";
+import { ALLOWED_TAGS, type MdNode, parseMarkdown, safeHref } from "../web4/src/markdown.js";
+import { base58Decode, base58Encode } from "../web4/src/near/base58.js";
+import {
+  extractEvents,
+  type FinalOutcome,
+  failureMessage,
+  outcomeValue,
+  TxFailedError,
+} from "../web4/src/near/rpc.js";
+import { encodeSignedTransaction, encodeTransaction as encodeTx } from "../web4/src/near/tx.js";
+import { SseParser } from "../web4/src/proxy.js";
+import { conversationIdOf, loadConversation, newSecret, saveConversation } from "../web4/src/secret.js";
+import { DevWallet } from "../web4/src/wallet/dev.js";
+
+function walk(nodes: MdNode[], visit: (n: MdNode) => void) {
+  for (const n of nodes) {
+    visit(n);
+    if (typeof n !== "string") walk(n.children, visit);
+  }
+}
+const tagsOf = (src: string) => {
+  const tags: string[] = [];
+  walk(parseMarkdown(src), (n) => typeof n !== "string" && tags.push(n.tag));
+  return tags;
+};
+const textOf = (src: string) => {
+  let text = "";
+  walk(parseMarkdown(src), (n) => {
+    if (typeof n === "string") text += n;
+  });
+  return text;
+};
+
+class MemoryStore {
+  map = new Map<string, string>();
+  getItem = (k: string) => this.map.get(k) ?? null;
+  setItem = (k: string, v: string) => void this.map.set(k, v);
+  removeItem = (k: string) => void this.map.delete(k);
+}
+
+// ---------- markdown ----------
+
+test("markdown: raw HTML, scripts and event handlers stay inert text", (t) => {
+  const attacks = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "<a href=\"javascript:alert(1)\" onclick='x()'>hi</a>",
+    "<iframe src=https://evil></iframe><style>*{}</style>",
+    "**<svg onload=alert(1)>**",
+  ];
+  for (const src of attacks) {
+    for (const tag of tagsOf(src)) t.true(ALLOWED_TAGS.has(tag), `${tag} from ${src}`);
+    t.false(tagsOf(src).some((tag) => ["script", "img", "iframe", "style", "svg"].includes(tag)));
+    // The markup is shown, not dropped: the user sees what the model wrote.
+    t.true(textOf(src).includes("<"), src);
+  }
+});
+
+test("markdown: links only to http(s)/mailto; javascript:, data: and obfuscated schemes lose their href", (t) => {
+  t.is(safeHref("https://near.org"), "https://near.org");
+  t.is(safeHref("mailto:a@b.c"), "mailto:a@b.c");
+  for (const bad of [
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "java\tscript:x",
+    "data:text/html,x",
+    "/relative",
+    "vbscript:x",
+  ]) {
+    t.is(safeHref(bad), null, bad);
+  }
+  const links: string[] = [];
+  walk(parseMarkdown("[ok](https://x.y) [bad](javascript:alert(1)) [d](data:text/html;base64,xx)"), (n) => {
+    if (typeof n !== "string" && n.tag === "a") links.push(n.href!);
+  });
+  t.deepEqual(links, ["https://x.y"]);
+  t.true(textOf("[bad](javascript:alert(1))").includes("bad"));
+});
+
+test("markdown: renders the common constructs, including an unclosed fence mid-stream", (t) => {
+  const tags = tagsOf(
+    "# Title\n\nSome **bold**, *em*, `code` and ~~del~~.\n\n- a\n- b\n\n1. one\n\n> quote\n\n---\n\n```ts\nlet x = 1;\n",
+  );
+  for (const tag of ["h1", "p", "strong", "em", "code", "del", "ul", "li", "ol", "blockquote", "hr", "pre"]) {
+    t.true(tags.includes(tag), tag);
+  }
+  const pre = parseMarkdown("```js\n<b>x</b>\n```")[0];
+  t.like(pre, { tag: "pre", lang: "js" });
+  t.is(textOf("```\n<b>x</b>\n```"), "<b>x</b>");
+});
+
+test("markdown: pathological nesting does not blow the stack", (t) => {
+  t.notThrows(() => parseMarkdown(`${"> ".repeat(5000)}x`));
+  t.notThrows(() => parseMarkdown("**".repeat(5000)));
+  t.notThrows(() => parseMarkdown(`${"[".repeat(3000)}x${"](https://a)".repeat(3000)}`));
+});
+
+// ---------- amounts ----------
+
+test("amounts: exact BigInt formatting and parsing", (t) => {
+  t.is(formatAmount(1_500_000n, 6), "1.5");
+  t.is(formatAmount(0n, 18), "0");
+  t.is(formatAmount(1n, 24), "0.000000000000000000000001");
+  t.is(formatAmount(1234567890000000000000000000n, 24, 4), "1,234.5678");
+  t.is(
+    formatAmount("340282366920938463463374607431768211455", 0),
+    "340,282,366,920,938,463,463,374,607,431,768,211,455",
+  );
+  t.is(parseAmount("1.5", 6), 1_500_000n);
+  t.is(parseAmount("1,000", 2), 100_000n);
+  t.is(parseAmount(".25", 2), 25n);
+  t.is(parseAmount("0.000000000000000000000001", 24), 1n);
+  for (const bad of ["", "abc", "1.2.3", "-1", "1e5", "."])
+    t.throws(() => parseAmount(bad, 6), undefined, bad);
+  t.throws(() => parseAmount("0.1234567", 6), { message: /decimal places/ });
+});
+
+// ---------- secrets ----------
+
+test("secret: 32 random bytes as hex; conversation_id = hex(sha256(utf8(secret))) like node and the proxy", async (t) => {
+  const a = newSecret();
+  const b = newSecret();
+  t.regex(a, /^[0-9a-f]{64}$/);
+  t.not(a, b);
+  for (const s of [a, b, "hello", "ünïcødé"]) {
+    t.is(await conversationIdOf(s), createHash("sha256").update(s, "utf8").digest("hex"));
+  }
+});
+
+test("secret: stored per contract and account, never mixed up", async (t) => {
+  const store = new MemoryStore();
+  const secret = newSecret();
+  const conv = {
+    secret,
+    conversation_id: await conversationIdOf(secret),
+    amount: "10",
+    created_at: 1,
+    state: "open" as const,
+  };
+  saveConversation(store, "token.test", "alice.test", conv);
+  t.deepEqual(loadConversation(store, "token.test", "alice.test"), conv);
+  t.is(loadConversation(store, "token.test", "bob.test"), null);
+  t.is(loadConversation(store, "other.test", "alice.test"), null);
+  saveConversation(store, "token.test", "alice.test", null);
+  t.is(loadConversation(store, "token.test", "alice.test"), null);
+});
+
+test("config: dev accounts are dropped unless the network is localnet", (t) => {
+  const base = { contract_id: "c.test", proxy_url: "http://p/", rpc_url: "http://r" };
+  const dev_accounts = [{ account_id: "alice.test", secret_key: "ed25519:x" }];
+  t.deepEqual(parseConfig({ ...base, network: "localnet", dev_accounts }).dev_accounts, dev_accounts);
+  t.is(parseConfig({ ...base, network: "testnet", dev_accounts }).dev_accounts, undefined);
+  t.is(parseConfig({ ...base, network: "localnet" }).proxy_url, "http://p");
+  t.throws(() => parseConfig({ ...base, network: "moonnet" }));
+  t.throws(() => parseConfig({ network: "localnet" }), { message: /contract_id/ });
+});
+
+// ---------- transactions ----------
+
+const keyPair = KeyPair.fromRandom("ed25519");
+const blockHash = new Uint8Array(32).map((_, i) => i * 7);
+
+test("tx: base58 round-trips, leading zeros included", (t) => {
+  for (const bytes of [new Uint8Array([0, 0, 1, 2, 255]), blockHash, new Uint8Array(32)]) {
+    t.deepEqual(base58Decode(base58Encode(bytes)), bytes);
+  }
+  t.is(base58Encode(keyPair.getPublicKey().data), keyPair.getPublicKey().toString().slice(8));
+});
+
+test("tx: borsh encoding matches near-api-js byte for byte", (t) => {
+  const args = { conversation_id: "ab".repeat(32), amount: "1000000" };
+  const gas = 100_000_000_000_000n;
+  const deposit = 10n ** 22n + 1n;
+  const naj = createTransaction(
+    "alice.test",
+    keyPair.getPublicKey(),
+    "token.test",
+    42n,
+    [actions.functionCall("start_ai_conversation", args, gas, deposit), actions.transfer(5n)],
+    blockHash,
+  );
+  const ours = encodeTx({
+    signerId: "alice.test",
+    publicKey: keyPair.getPublicKey().data,
+    nonce: 42n,
+    receiverId: "token.test",
+    blockHash,
+    actions: [
+      {
+        type: "FunctionCall",
+        params: {
+          methodName: "start_ai_conversation",
+          args,
+          gas: gas.toString(),
+          deposit: deposit.toString(),
+        },
+      },
+      { type: "Transfer", params: { deposit: "5" } },
+    ],
+  });
+  t.deepEqual(Buffer.from(ours), Buffer.from(encodeTransaction(naj)));
+});
+
+// ---------- dev wallet ----------
+
+function fakeRpc(outcome: Partial<FinalOutcome> = {}) {
+  const sent: Uint8Array[] = [];
+  let chainNonce = 7;
+  return {
+    sent,
+    rpc: {
+      accessKey: async () => ({ nonce: chainNonce, block_hash: base58Encode(blockHash) }),
+      sendTx: async (bytes: Uint8Array) => {
+        sent.push(bytes);
+        chainNonce = 7; // the chain has not caught up yet: the wallet must still not reuse a nonce
+        return {
+          status: { SuccessValue: "" },
+          transaction: { hash: "h", signer_id: "alice.test", receiver_id: "token.test" },
+          transaction_outcome: { id: "t", outcome: { logs: [], status: { SuccessValue: "" } } },
+          receipts_outcome: [],
+          ...outcome,
+        } as FinalOutcome;
+      },
+    },
+  };
+}
+
+test("dev wallet: signs a valid transaction near-api-js can decode and nacl can verify", async (t) => {
+  const store = new MemoryStore();
+  const { rpc, sent } = fakeRpc();
+  const accounts = [
+    { account_id: "alice.test", secret_key: keyPair.toString() },
+    { account_id: "bob.test", secret_key: keyPair.toString() },
+  ];
+  // biome-ignore lint/suspicious/noExplicitAny: a structural fake of NearRpc
+  const wallet = new DevWallet(rpc as any, accounts, store);
+  t.is(wallet.kind, "dev");
+  t.is(wallet.accountId(), null);
+  t.deepEqual(wallet.availableAccounts(), ["alice.test", "bob.test"]);
+  await t.throwsAsync(() => wallet.signAndSendTransaction({ receiverId: "token.test", actions: [] }), {
+    message: /not signed in/,
+  });
+  await t.throwsAsync(() => wallet.signIn("mallory.test"));
+  t.is(await wallet.signIn("alice.test"), "alice.test");
+  // A new wallet object (page reload) remembers the choice.
+  // biome-ignore lint/suspicious/noExplicitAny: a structural fake of NearRpc
+  t.is(new DevWallet(rpc as any, accounts, store).accountId(), "alice.test");
+
+  const action = {
+    type: "FunctionCall" as const,
+    params: { methodName: "buy_tokens_for_near", args: {}, gas: "30000000000000", deposit: "1" },
+  };
+  await wallet.signAndSendTransaction({ receiverId: "token.test", actions: [action] });
+  await wallet.signAndSendTransaction({ receiverId: "token.test", actions: [action] });
+  const [first, second] = sent.map((b) => decodeSignedTransaction(b));
+  t.is(first!.transaction.signerId, "alice.test");
+  t.is(first!.transaction.receiverId, "token.test");
+  t.is(first!.transaction.nonce, 8n);
+  t.is(second!.transaction.nonce, 9n, "nonce advances even when the chain view lags");
+  const hash = createHash("sha256").update(encodeTransaction(first!.transaction)).digest();
+  t.true(
+    nacl.sign.detached.verify(
+      hash,
+      Uint8Array.from(first!.signature.ed25519Signature!.data),
+      keyPair.getPublicKey().data,
+    ),
+  );
+  t.true(
+    PublicKey.fromString(keyPair.getPublicKey().toString()).verify(
+      hash,
+      Uint8Array.from(first!.signature.ed25519Signature!.data),
+    ),
+  );
+
+  await wallet.signOut();
+  t.is(wallet.accountId(), null);
+  t.is(store.getItem("aiconv:v1:dev-wallet-account"), null);
+});
+
+test("dev wallet: a failed receipt surfaces as TxFailedError with the panic message", async (t) => {
+  const { rpc } = fakeRpc({
+    receipts_outcome: [
+      {
+        id: "r",
+        outcome: {
+          logs: [],
+          status: {
+            Failure: {
+              ActionError: {
+                index: 0,
+                kind: {
+                  FunctionCallError: { ExecutionError: "Smart contract panicked: not enough balance" },
+                },
+              },
+            },
+          },
+        },
+      },
+    ],
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: a structural fake of NearRpc
+  const wallet = new DevWallet(
+    rpc as any,
+    [{ account_id: "alice.test", secret_key: keyPair.toString() }],
+    new MemoryStore(),
+  );
+  await wallet.signIn();
+  const err = await t.throwsAsync(() =>
+    wallet.signAndSendTransaction({ receiverId: "token.test", actions: [] }),
+  );
+  t.true(err instanceof TxFailedError);
+  t.is(err!.message, "Smart contract panicked: not enough balance");
+});
+
+test("signed transaction encoding matches near-api-js", (t) => {
+  const tx = {
+    signerId: "a.test",
+    publicKey: keyPair.getPublicKey().data,
+    nonce: 1n,
+    receiverId: "b.test",
+    blockHash,
+    actions: [],
+  };
+  const sig = new Uint8Array(64).fill(9);
+  const decoded = decodeSignedTransaction(encodeSignedTransaction(tx, sig));
+  t.is(decoded.transaction.signerId, "a.test");
+  t.deepEqual(Uint8Array.from(decoded.signature.ed25519Signature!.data), sig);
+});
+
+// ---------- outcomes and events ----------
+
+test("rpc: NEP-297 events are collected from every receipt; values and failures decode", (t) => {
+  const ev1 = {
+    standard: "nep141",
+    version: "1.0.0",
+    event: "ft_transfer",
+    data: [{ old_owner_id: "c", new_owner_id: "alice", amount: "5" }],
+  };
+  const ev2 = {
+    standard: "ai_conversation",
+    version: "1.0.0",
+    event: "refund",
+    data: { conversation_id: "x" },
+  };
+  const outcome: FinalOutcome = {
+    status: { SuccessValue: Buffer.from(JSON.stringify("5")).toString("base64") },
+    transaction: { hash: "h", signer_id: "alice", receiver_id: "c" },
+    transaction_outcome: { id: "t", outcome: { logs: [], status: { SuccessReceiptId: "r1" } } },
+    receipts_outcome: [
+      {
+        id: "r1",
+        outcome: {
+          logs: ["plain log", `EVENT_JSON:${JSON.stringify(ev2)}`, "EVENT_JSON:{broken"],
+          status: { SuccessValue: "" },
+          executor_id: "c",
+        },
+      },
+      {
+        id: "r2",
+        outcome: {
+          logs: [`EVENT_JSON:${JSON.stringify(ev1)}`],
+          status: { SuccessValue: "" },
+          executor_id: "c",
+        },
+      },
+    ],
+  };
+  t.deepEqual(extractEvents(outcome), [
+    { ...ev2, executor_id: "c" },
+    { ...ev1, executor_id: "c" },
+  ]);
+  t.is(outcomeValue(outcome), "5");
+  t.is(
+    failureMessage({
+      ActionError: { kind: { FunctionCallError: { ExecutionError: 'Smart contract panicked: "quoted"' } } },
+    }),
+    'Smart contract panicked: "quoted"',
+  );
+});
+
+// ---------- SSE ----------
+
+test("sse: events split across arbitrary chunk boundaries are reassembled", (t) => {
+  const stream = 'data: {"a":1}\n\ndata: {"b":\ndata: 2}\r\n\r\n: comment\n\ndata: [DONE]\n\n';
+  for (const size of [1, 3, 7, stream.length]) {
+    const got: string[] = [];
+    const p = new SseParser((d) => got.push(d));
+    for (let i = 0; i < stream.length; i += size) p.push(stream.slice(i, i + size));
+    t.deepEqual(got, ['{"a":1}', '{"b":\n2}', "[DONE]"], `chunk size ${size}`);
+  }
+});
