@@ -1,0 +1,186 @@
+// The ConversationStore contract, as a reusable suite: every implementation (SQLite today, NATS
+// JetStream KV later) runs it with storeContract(test, makeStore).
+import type { TestFn } from "ava";
+import type { ConversationStore } from "../../proxy/src/store/types.js";
+
+let seq = 0;
+const id = () => (++seq).toString(16).padStart(64, "0").replace(/^0/, "c");
+const rid = () => `r-${++seq}-${Math.random().toString(36).slice(2)}`;
+
+export function storeContract(
+  test: TestFn,
+  makeStore: () => Promise<ConversationStore> | ConversationStore,
+  label = "store",
+): void {
+  const withStore = async (fn: (s: ConversationStore) => Promise<void>) => {
+    const store = await makeStore();
+    try {
+      await fn(store);
+    } finally {
+      await store.dispose();
+    }
+  };
+
+  test(`${label}: ensureConversation inserts once, first writer wins`, (t) =>
+    withStore(async (s) => {
+      const cid = id();
+      t.is(await s.getConversation(cid), undefined);
+      const a = await s.ensureConversation({
+        conversation_id: cid,
+        receiver_id: "alice.near",
+        deposit: 100n,
+      });
+      const b = await s.ensureConversation({
+        conversation_id: cid,
+        receiver_id: "mallory.near",
+        deposit: 999n,
+      });
+      t.is(a.deposit, 100n);
+      t.is(b.receiver_id, "alice.near");
+      t.is(b.deposit, 100n);
+      t.is(b.spent, 0n);
+      t.is(b.reserved, 0n);
+      t.is(b.status, "open");
+    }));
+
+  test(`${label}: reserve enforces spent + reserved <= deposit`, (t) =>
+    withStore(async (s) => {
+      const cid = id();
+      await s.ensureConversation({ conversation_id: cid, receiver_id: "a.near", deposit: 100n });
+      const r1 = await s.reserve({ conversation_id: cid, reservation_id: rid(), amount: 60n, owner: "p1" });
+      t.true(r1.ok);
+      const r2 = await s.reserve({ conversation_id: cid, reservation_id: rid(), amount: 41n, owner: "p1" });
+      t.deepEqual(r2, { ok: false, reason: "insufficient", available: 40n });
+      const r3 = await s.reserve({ conversation_id: cid, reservation_id: rid(), amount: 40n, owner: "p1" });
+      t.true(r3.ok);
+      t.is((await s.getConversation(cid))!.reserved, 100n);
+      const missing = await s.reserve({
+        conversation_id: id(),
+        reservation_id: rid(),
+        amount: 1n,
+        owner: "p1",
+      });
+      t.is(missing.ok ? "ok" : missing.reason, "not_found");
+    }));
+
+  test(`${label}: concurrent reserves never exceed the deposit`, (t) =>
+    withStore(async (s) => {
+      const cid = id();
+      await s.ensureConversation({ conversation_id: cid, receiver_id: "a.near", deposit: 1000n });
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          s.reserve({ conversation_id: cid, reservation_id: rid(), amount: 70n, owner: "p1" }),
+        ),
+      );
+      t.is(results.filter((r) => r.ok).length, 14);
+      const state = (await s.getConversation(cid))!;
+      t.is(state.reserved, 980n);
+      t.true(state.spent + state.reserved <= state.deposit);
+    }));
+
+  test(`${label}: settle charges usage, releases the rest, and is idempotent`, (t) =>
+    withStore(async (s) => {
+      const cid = id();
+      await s.ensureConversation({ conversation_id: cid, receiver_id: "a.near", deposit: 100n });
+      const r = rid();
+      await s.reserve({ conversation_id: cid, reservation_id: r, amount: 50n, owner: "p1" });
+      const first = await s.settle(r, 30n);
+      t.is(first!.charged, 30n);
+      t.is(first!.reserved, 50n);
+      const again = await s.settle(r, 45n);
+      t.is(again!.charged, 30n, "a second settle returns the first settlement");
+      const state = (await s.getConversation(cid))!;
+      t.is(state.spent, 30n);
+      t.is(state.reserved, 0n);
+      t.is(await s.settle("no-such-reservation", 1n), undefined);
+      t.deepEqual(
+        (await s.settlements(cid)).map((x) => x.charged),
+        [30n],
+      );
+    }));
+
+  test(`${label}: settle above the reservation takes only unreserved balance, never underflows`, (t) =>
+    withStore(async (s) => {
+      const cid = id();
+      await s.ensureConversation({ conversation_id: cid, receiver_id: "a.near", deposit: 100n });
+      const a = rid();
+      const b = rid();
+      await s.reserve({ conversation_id: cid, reservation_id: a, amount: 40n, owner: "p1" });
+      await s.reserve({ conversation_id: cid, reservation_id: b, amount: 50n, owner: "p1" });
+      // 10 unreserved: a may take 40 + 10 at most.
+      t.is((await s.settle(a, 1_000n))!.charged, 50n);
+      t.is((await s.settle(b, -5n))!.charged, 0n, "negative cost is treated as 0");
+      const state = (await s.getConversation(cid))!;
+      t.is(state.spent, 50n);
+      t.is(state.reserved, 0n);
+      t.true(state.deposit - state.spent - state.reserved >= 0n);
+    }));
+
+  test(`${label}: u128 amounts stay exact`, (t) =>
+    withStore(async (s) => {
+      const cid = id();
+      const big = (1n << 127n) + 12345n;
+      await s.ensureConversation({ conversation_id: cid, receiver_id: "a.near", deposit: big });
+      const r = rid();
+      t.true(
+        (await s.reserve({ conversation_id: cid, reservation_id: r, amount: big - 1n, owner: "p1" })).ok,
+      );
+      await s.settle(r, big - 2n);
+      const state = (await s.getConversation(cid))!;
+      t.is(state.spent, big - 2n);
+      t.is(state.deposit - state.spent, 2n);
+    }));
+
+  test(`${label}: closeConversation blocks new reservations, open ones still settle`, (t) =>
+    withStore(async (s) => {
+      const cid = id();
+      await s.ensureConversation({ conversation_id: cid, receiver_id: "a.near", deposit: 100n });
+      const r = rid();
+      await s.reserve({ conversation_id: cid, reservation_id: r, amount: 10n, owner: "p1" });
+      t.is((await s.closeConversation(cid))!.status, "closed");
+      t.is((await s.closeConversation(cid))!.status, "closed", "idempotent");
+      const denied = await s.reserve({
+        conversation_id: cid,
+        reservation_id: rid(),
+        amount: 1n,
+        owner: "p1",
+      });
+      t.is(denied.ok ? "ok" : denied.reason, "closed");
+      t.is((await s.settle(r, 7n))!.charged, 7n);
+      t.is(await s.closeConversation(id()), undefined);
+    }));
+
+  test(`${label}: openReservations filters by conversation and owner`, (t) =>
+    withStore(async (s) => {
+      const c1 = id();
+      const c2 = id();
+      await s.ensureConversation({ conversation_id: c1, receiver_id: "a.near", deposit: 100n });
+      await s.ensureConversation({ conversation_id: c2, receiver_id: "b.near", deposit: 100n });
+      const r1 = rid();
+      await s.reserve({ conversation_id: c1, reservation_id: r1, amount: 5n, owner: "p1" });
+      await s.reserve({ conversation_id: c2, reservation_id: rid(), amount: 6n, owner: "p2" });
+      t.is((await s.openReservations({ conversation_id: c1 })).length, 1);
+      t.deepEqual(
+        (await s.openReservations({ owner: "p2" }))
+          .filter((r) => r.conversation_id === c2)
+          .map((r) => r.amount),
+        [6n],
+      );
+      await s.settle(r1, 5n);
+      t.is((await s.openReservations({ conversation_id: c1 })).length, 0);
+    }));
+
+  test(`${label}: saveRefund keeps the first signed refund`, (t) =>
+    withStore(async (s) => {
+      const cid = id();
+      await s.ensureConversation({ conversation_id: cid, receiver_id: "a.near", deposit: 100n });
+      t.is(await s.getRefund(cid), undefined);
+      const first = { refund_message: '{"refund_amount":"90"}', signature: "0x01" };
+      t.deepEqual(await s.saveRefund(cid, first), first);
+      t.deepEqual(
+        await s.saveRefund(cid, { refund_message: '{"refund_amount":"100"}', signature: "0x02" }),
+        first,
+      );
+      t.deepEqual(await s.getRefund(cid), first);
+    }));
+}
