@@ -1,0 +1,198 @@
+// Shared set-up for the token contract suites: one near-workspaces Worker per test file (t.context),
+// a fresh token contract and fresh accounts per test, and the supply invariant read from raw state.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { ExecutionContext } from "ava";
+import { Wallet } from "ethers";
+import { type NearAccount, Worker } from "near-workspaces";
+// @ts-expect-error contracts/build.mjs is plain JS without type declarations
+import { buildContract } from "../../contracts/build.mjs";
+import { builtContract } from "./contracts.js";
+import { projectRoot, useLocalnet } from "./localnet.js";
+
+process.env.NEAR_WORKSPACES_NO_LOGS ??= "1";
+
+export const TGAS = 10n ** 12n;
+export const NEAR = 10n ** 24n;
+export const ONE_YOCTO = 1n;
+export const MAX_GAS = 300n * TGAS;
+export const TOTAL_SUPPLY = 1_000_000_000n;
+export const METADATA = { spec: "ft-1.0.0", name: "AI Credits", symbol: "AIC", decimals: 6 };
+
+export interface TokenContext {
+  worker: Worker;
+  root: NearAccount;
+}
+
+export interface World {
+  root: NearAccount;
+  token: NearAccount;
+  owner: NearAccount;
+  alice: NearAccount;
+  bob: NearAccount;
+  /** Conversation ids this test opened; the invariant re-reads them. */
+  conversations: string[];
+}
+
+let tokenBuild: Promise<string> | undefined;
+
+/** contracts/token bundled once per process into a content-addressed cache (parallel ava files). */
+export function tokenBundle(): Promise<string> {
+  tokenBuild ??= (async () => {
+    const srcDir = join(projectRoot, "contracts", "token", "src");
+    const hash = createHash("sha256");
+    for (const f of readdirSync(srcDir).sort()) hash.update(f).update(readFileSync(join(srcDir, f)));
+    const cacheDir = join(projectRoot, "build", "test-contracts");
+    const finalPath = join(cacheDir, `token-${hash.digest("hex").slice(0, 16)}.js`);
+    if (existsSync(finalPath)) return finalPath;
+    const workDir = join(cacheDir, `tmp-${process.pid}-token`);
+    mkdirSync(workDir, { recursive: true });
+    try {
+      const built = (await buildContract(join(srcDir, "index.ts"), workDir)) as { jsPath: string };
+      renameSync(built.jsPath, finalPath);
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
+    }
+    return finalPath;
+  })();
+  return tokenBuild;
+}
+
+export const receiverBundle = () => builtContract("ft-receiver");
+
+export async function initWorker(): Promise<TokenContext> {
+  useLocalnet();
+  const worker = await Worker.init();
+  return { worker, root: worker.rootAccount };
+}
+
+let counter = 0;
+const unique = (name: string) => `${name}${counter++}${process.pid % 1000}`;
+
+export async function newAccount(
+  root: NearAccount,
+  name: string,
+  balance = 100n * NEAR,
+): Promise<NearAccount> {
+  return root.createSubAccount(unique(name), { initialBalance: balance });
+}
+
+export async function deployToken(
+  root: NearAccount,
+  { register = true, supply = TOTAL_SUPPLY }: { register?: boolean; supply?: bigint } = {},
+): Promise<World> {
+  const [owner, alice, bob, token] = await Promise.all([
+    newAccount(root, "owner"),
+    newAccount(root, "alice"),
+    newAccount(root, "bob"),
+    newAccount(root, "token", 50n * NEAR),
+  ]);
+  await token.deploy(readFileSync(await tokenBundle()));
+  await owner.call(token, "new", {
+    owner_id: owner.accountId,
+    total_supply: supply.toString(),
+    metadata: METADATA,
+  });
+  if (register) {
+    for (const account of [alice, bob]) await registerAccount(token, account);
+  }
+  return { root, token, owner, alice, bob, conversations: [] };
+}
+
+export async function registerAccount(token: NearAccount, account: NearAccount): Promise<void> {
+  const bounds = await token.view<{ min: string }>("storage_balance_bounds");
+  await account.call(token, "storage_deposit", {}, { attachedDeposit: BigInt(bounds.min) });
+}
+
+export const balanceOf = async (token: NearAccount, account: NearAccount | string) =>
+  BigInt(
+    await token.view<string>("ft_balance_of", {
+      account_id: typeof account === "string" ? account : account.accountId,
+    }),
+  );
+
+export async function transfer(world: World, from: NearAccount, to: NearAccount, amount: bigint) {
+  await from.call(
+    world.token,
+    "ft_transfer",
+    { receiver_id: to.accountId, amount: amount.toString() },
+    { attachedDeposit: ONE_YOCTO },
+  );
+}
+
+export function conversationId(secret = crypto.getRandomValues(new Uint8Array(32))): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+/** Opens a conversation with a generous deposit (the contract refunds what the record does not cost). */
+export async function openConversation(
+  world: World,
+  who: NearAccount,
+  amount: bigint,
+  id = conversationId(),
+) {
+  const result = await who.callRaw(
+    world.token,
+    "start_ai_conversation",
+    { conversation_id: id, amount: amount.toString() },
+    { attachedDeposit: NEAR / 10n },
+  );
+  if (result.failed) throw new Error(`start_ai_conversation failed: ${JSON.stringify(result.Failure)}`);
+  world.conversations.push(id);
+  return { id, result };
+}
+
+/** NEP-297 events of a result, parsed. */
+export function eventsOf(
+  logs: string[],
+): { standard: string; version: string; event: string; data: Record<string, string>[] }[] {
+  return logs
+    .filter((l) => l.startsWith("EVENT_JSON:"))
+    .map((l) => JSON.parse(l.slice("EVENT_JSON:".length)));
+}
+
+/** Rejects with a panic whose reason matches `reason`. */
+export async function panics(t: ExecutionContext, call: Promise<unknown>, reason: RegExp | string) {
+  const err = await t.throwsAsync(call);
+  const text = err?.message ?? "";
+  t.true(text.includes("Smart contract panicked"), `expected a contract panic, got: ${text.slice(0, 400)}`);
+  const ok = typeof reason === "string" ? text.includes(reason) : reason.test(text);
+  t.true(ok, `expected panic matching ${reason}, got: ${text.slice(0, 600)}`);
+}
+
+/**
+ * Supply invariant, from the contract's raw state (so it covers every account, not only the ones
+ * this test knows): sum of balances ("b" keys) + open escrow ("c" records without a refund)
+ * == ft_total_supply; the escrow also equals ft_balance_of(contract) and get_config.escrow_total.
+ */
+export async function assertInvariant(t: ExecutionContext, world: World): Promise<void> {
+  const state = await world.token.viewStateRaw();
+  let balances = 0n;
+  let escrow = 0n;
+  for (const { key, value } of state) {
+    const k = Buffer.from(key).toString("utf8");
+    const v = Buffer.from(value).toString("utf8");
+    if (k.startsWith("b")) balances += BigInt(v);
+    else if (k.startsWith("c")) {
+      const record = JSON.parse(v) as { a: string; f?: string };
+      if (record.f === undefined) escrow += BigInt(record.a);
+    }
+  }
+  const supply = BigInt(await world.token.view<string>("ft_total_supply"));
+  t.is(balances + escrow, supply, "sum of balances + open escrow == total supply");
+  t.is(
+    await balanceOf(world.token, world.token.accountId),
+    escrow,
+    "escrow reported as the contract's balance",
+  );
+  for (const id of world.conversations) {
+    const view = await world.token.view<{ status: string } | null>("view_ai_conversation", {
+      conversation_id: id,
+    });
+    t.truthy(view, `conversation ${id} still readable`);
+  }
+}
+
+/** A plain ethers Wallet (Wallet.createRandom() returns an HDNodeWallet). */
+export const randomWallet = () => new Wallet(Wallet.createRandom().privateKey);
