@@ -23,8 +23,16 @@ export interface ConversationView {
   refund_amount?: string;
 }
 
+/** Subset of the contract's get_config() view the app uses. */
+export interface ContractConfig {
+  /** yoctoNEAR per smallest token unit; "0" disables the sale. */
+  token_price?: string;
+  /** Upper bound of start_ai_conversation's deposit (1 yocto + the record's storage). */
+  conversation_deposit_max?: string;
+}
+
 /**
- * Deposit attached to start_ai_conversation: 1 yocto (the NEP-141 "full access key" proof) plus
+ * Fallback deposit for start_ai_conversation when get_config is unavailable: 1 yocto plus generous
  * storage for the escrow record; the contract refunds whatever it does not use.
  */
 export const CONVERSATION_DEPOSIT = 10n ** 22n + 1n;
@@ -49,13 +57,11 @@ export class TokenContract {
       conversation_id: conversationId,
     });
 
-  /** The contract's public config (token price etc.); null if this deployment has no such view. */
-  async config(): Promise<Record<string, unknown> | null> {
-    try {
-      return await this.rpc.view<Record<string, unknown>>(this.contractId, "get_config");
-    } catch {
-      return null;
-    }
+  private cachedConfig: Promise<ContractConfig | null> | null = null;
+  /** The contract's public config (token price, deposits); null if this deployment has no such view. */
+  config(): Promise<ContractConfig | null> {
+    this.cachedConfig ??= this.rpc.view<ContractConfig>(this.contractId, "get_config").catch(() => null);
+    return this.cachedConfig;
   }
 
   private call(
@@ -83,13 +89,12 @@ export class TokenContract {
 
   buyTokens = (wallet: Wallet, yocto: bigint) => this.call(wallet, "buy_tokens_for_near", {}, yocto);
 
-  startConversation = (wallet: Wallet, conversationId: string, amount: bigint) =>
-    this.call(
-      wallet,
-      "start_ai_conversation",
-      { conversation_id: conversationId, amount: amount.toString() },
-      CONVERSATION_DEPOSIT,
-    );
+  async startConversation(wallet: Wallet, conversationId: string, amount: bigint): Promise<FinalOutcome> {
+    const max = (await this.config())?.conversation_deposit_max;
+    const deposit = max ? BigInt(max) : CONVERSATION_DEPOSIT;
+    const args = { conversation_id: conversationId, amount: amount.toString() };
+    return this.call(wallet, "start_ai_conversation", args, deposit);
+  }
 
   refundUnspent = (wallet: Wallet, signed: SignedRefund) =>
     this.call(

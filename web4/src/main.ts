@@ -2,7 +2,7 @@
 import "./style.css";
 import { formatAmount, NEAR_DECIMALS, parseAmount } from "./amount.js";
 import { type AppConfig, loadConfig } from "./config.js";
-import { type ConversationView, type FtMetadata, TokenContract } from "./contract.js";
+import { type ContractConfig, type ConversationView, type FtMetadata, TokenContract } from "./contract.js";
 import { renderMarkdown } from "./markdown.js";
 import { extractEvents, type FinalOutcome, NearRpc, type NepEvent } from "./near/rpc.js";
 import { type ChatMessage, ProxyClient, ProxyError, type SignedRefund } from "./proxy.js";
@@ -158,6 +158,19 @@ function eventNode(ev: NepEvent): HTMLElement {
   );
 }
 
+function renderPrice(c: ContractConfig | null) {
+  const price = c?.token_price ? BigInt(c.token_price) : 0n;
+  const el = $("price");
+  if (!c) el.textContent = "";
+  else if (price === 0n) el.textContent = "The token sale is closed on this deployment.";
+  else {
+    // token_price is yocto per smallest unit, so one whole token costs price × 10^decimals yocto.
+    const perToken = price * 10n ** BigInt(state.meta.decimals);
+    el.textContent = `1 ${state.meta.symbol} = ${formatAmount(perToken, NEAR_DECIMALS)} NEAR`;
+  }
+  $<HTMLButtonElement>("buy").dataset["price"] = price.toString();
+}
+
 // ---------- data refresh ----------
 
 async function refreshAccount() {
@@ -272,8 +285,11 @@ async function buy() {
   if (yocto <= 0n) throw new Error("enter a NEAR amount above zero");
   setStatus(`Buying tokens for ${fmtNear(yocto)} NEAR…`);
   const outcome = await state.token!.buyTokens(state.wallet!, yocto);
-  const minted = extractEvents(outcome).filter((e) => e.event === "ft_mint" || e.event === "ft_transfer");
-  setStatus(`Bought tokens (${txSummary(outcome)}${minted.length ? `, ${minted.length} event(s)` : ""}).`);
+  const minted = extractEvents(outcome)
+    .filter((e) => e.standard === "nep141" && e.event === "ft_mint")
+    .flatMap((e) => (Array.isArray(e.data) ? e.data : []) as { amount?: string }[])
+    .reduce((sum, d) => sum + BigInt(d.amount ?? "0"), 0n);
+  setStatus(`Bought ${fmt(minted)} ${state.meta.symbol} (${txSummary(outcome)}).`);
   await refreshAccount();
 }
 
@@ -517,10 +533,7 @@ async function boot() {
     const meta = await state.token.metadata();
     state.meta = { symbol: meta.symbol, decimals: meta.decimals };
     state.wallet = await createWallet(config, state.rpc);
-    void state.token.config().then((c) => {
-      const price = c && Object.entries(c).find(([k]) => /price/i.test(k));
-      if (price) $("price").textContent = `Price (${price[0]}): ${String(price[1])}`;
-    });
+    void state.token.config().then(renderPrice);
     setStatus("");
     await afterAccountChange();
   } catch (e) {
