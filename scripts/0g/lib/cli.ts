@@ -1,0 +1,327 @@
+// Shared plumbing for the `npm run 0g:<verb>` scripts: network selection, wallet loading, exact
+// amount parsing, contract handles, progress output and errors that say what to do next.
+//
+// Amounts: every amount a human types is a decimal 0G string converted with ethers.parseEther
+// (exact, 18 decimals) and sent as bigint straight to the contracts. The SDK's ledger helpers take
+// JS numbers (`depositFund(amount: number)` → `toFixed(18)`), which silently round anything past
+// ~15 significant digits, so the scripts never route amounts through them.
+import { readFileSync } from "node:fs";
+import { CONTRACT_ADDRESSES } from "@0glabs/0g-serving-broker";
+import { type Command, Option } from "commander";
+import {
+  Contract,
+  type ContractTransactionResponse,
+  formatEther,
+  isAddress,
+  JsonRpcProvider,
+  parseEther,
+  Wallet,
+} from "ethers";
+import { INFERENCE_SERVICE_NAME, InferenceServing, LedgerManager } from "./contracts.js";
+
+export type NetworkName = "local" | "testnet" | "mainnet";
+
+export interface NetworkConfig {
+  name: NetworkName;
+  rpcUrl: string;
+  chainId: bigint;
+  ledger: string;
+  inference: string;
+  fineTuning: string;
+}
+
+/** RPC URLs are the ones the SDK's own CLI uses; contract addresses come from the SDK's constants. */
+export function networkConfig(name: NetworkName, rpcOverride?: string): NetworkConfig {
+  switch (name) {
+    case "local":
+      // The local harness deploys to exactly the SDK's "hardhat" addresses (see lib/deploy.ts).
+      return {
+        name,
+        rpcUrl: rpcOverride ?? process.env.ZG_RPC_URL ?? "http://127.0.0.1:8545",
+        chainId: 31337n,
+        ...CONTRACT_ADDRESSES.hardhat,
+      };
+    case "testnet":
+      return {
+        name,
+        rpcUrl: rpcOverride ?? process.env.ZG_RPC_URL ?? "https://evmrpc-testnet.0g.ai",
+        chainId: 16602n,
+        ...CONTRACT_ADDRESSES.testnet,
+      };
+    case "mainnet":
+      return {
+        name,
+        rpcUrl: rpcOverride ?? process.env.ZG_RPC_URL ?? "https://evmrpc.0g.ai",
+        chainId: 16661n,
+        ...CONTRACT_ADDRESSES.mainnet,
+      };
+  }
+}
+
+/** A CLI-facing error: `message` says what went wrong, `hint` what to do next. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Decimal 0G string → wei, exactly. Rejects negatives, >18 decimals, exponents and junk. */
+export function parseAmount0g(value: string, what = "amount"): bigint {
+  const v = value.trim();
+  if (!/^\d+(\.\d+)?$/.test(v)) {
+    throw new CliError(
+      `${what} "${value}" is not a decimal 0G amount`,
+      'write it like "10" or "0.000000000000000001"',
+    );
+  }
+  const frac = v.split(".")[1] ?? "";
+  if (frac.length > 18) throw new CliError(`${what} "${value}" has more than 18 decimals (1 wei = 1e-18 0G)`);
+  const wei = parseEther(v);
+  if (wei <= 0n) throw new CliError(`${what} must be greater than 0`);
+  return wei;
+}
+
+export function fmt(wei: bigint): string {
+  return `${formatEther(wei)} 0G (${wei} wei)`;
+}
+
+export function addCommonOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option("-n, --network <name>", "local | testnet | mainnet")
+        .choices(["local", "testnet", "mainnet"])
+        .default(process.env.ZG_NETWORK ?? "testnet"),
+    )
+    .option("--rpc <url>", "override the RPC URL (env ZG_RPC_URL)")
+    .option("--key-file <path>", "file holding the wallet's hex private key (default: env ZG_PRIVATE_KEY)");
+}
+
+export interface CommonOpts {
+  network: NetworkName;
+  rpc?: string;
+  keyFile?: string;
+}
+
+export interface Ctx {
+  net: NetworkConfig;
+  rpc: JsonRpcProvider;
+  wallet: Wallet;
+  ledger: Contract;
+  inference: Contract;
+  close(): void;
+}
+
+function loadKey(opts: CommonOpts): string {
+  let key: string | undefined;
+  if (opts.keyFile) {
+    try {
+      key = readFileSync(opts.keyFile, "utf8").trim();
+    } catch (e) {
+      throw new CliError(`cannot read key file ${opts.keyFile}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
+  } else {
+    key = process.env.ZG_PRIVATE_KEY?.trim();
+  }
+  if (!key) {
+    throw new CliError(
+      "no wallet key",
+      "set ZG_PRIVATE_KEY=0x… in the environment or pass --key-file <path>",
+    );
+  }
+  const hex = key.startsWith("0x") ? key : `0x${key}`;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) {
+    // Never echo the value: it may be a real key with a typo.
+    throw new CliError(
+      "the wallet key is not a 32-byte hex private key",
+      "check ZG_PRIVATE_KEY / --key-file",
+    );
+  }
+  return hex;
+}
+
+export async function connect(opts: CommonOpts, mode: { readOnly?: boolean } = {}): Promise<Ctx> {
+  const net = networkConfig(opts.network, opts.rpc);
+  const local = net.name === "local";
+  const rpc = new JsonRpcProvider(net.rpcUrl, undefined, {
+    staticNetwork: true,
+    // On the automining local chain, cached nonces/balances go stale within one script.
+    cacheTimeout: local ? -1 : 250,
+    pollingInterval: local ? 50 : 1000,
+  });
+  let chainId: bigint;
+  try {
+    chainId = BigInt(await rpc.send("eth_chainId", []));
+  } catch (e) {
+    rpc.destroy();
+    throw new CliError(
+      `cannot reach the ${net.name} RPC at ${net.rpcUrl}: ${(e as Error).message.split("\n")[0]}`,
+      local ? "start the local chain first: npm run 0g:local" : "check your connection or pass --rpc <url>",
+    );
+  }
+  if (chainId !== net.chainId) {
+    rpc.destroy();
+    throw new CliError(
+      `${net.rpcUrl} is chain ${chainId}, not ${net.name} (${net.chainId})`,
+      "fix --network or --rpc",
+    );
+  }
+  // Read-only commands work without a key: any address can read public state.
+  const haveKey = Boolean(opts.keyFile || process.env.ZG_PRIVATE_KEY);
+  const wallet =
+    mode.readOnly && !haveKey
+      ? new Wallet(Wallet.createRandom().privateKey, rpc)
+      : new Wallet(loadKey(opts), rpc);
+  return {
+    net,
+    rpc,
+    wallet,
+    ledger: new Contract(net.ledger, LedgerManager.abi as never, wallet),
+    inference: new Contract(net.inference, InferenceServing.abi as never, wallet),
+    close: () => rpc.destroy(),
+  };
+}
+
+export function step(msg: string): void {
+  process.stdout.write(`→ ${msg}\n`);
+}
+
+export function info(msg: string): void {
+  process.stdout.write(`${msg}\n`);
+}
+
+/** Sends one contract call, printing the tx hash as soon as it is known and the block once mined. */
+export async function sendTx(
+  label: string,
+  send: () => Promise<ContractTransactionResponse>,
+): Promise<string> {
+  step(`${label}: sending…`);
+  const tx = await send();
+  info(`  tx ${tx.hash}`);
+  const receipt = await tx.wait();
+  if (!receipt || receipt.status !== 1) throw new CliError(`${label}: transaction ${tx.hash} reverted`);
+  info(`  mined in block ${receipt.blockNumber} (gas used ${receipt.gasUsed})`);
+  return tx.hash;
+}
+
+export interface LedgerView {
+  exists: boolean;
+  total: bigint;
+  available: bigint;
+}
+
+export async function readLedger(ctx: Ctx): Promise<LedgerView> {
+  try {
+    const l = await ctx.ledger.getFunction("getLedger")(ctx.wallet.address);
+    return { exists: true, total: l.totalBalance as bigint, available: l.availableBalance as bigint };
+  } catch (e) {
+    if (revertName(e) === "LedgerNotExists") return { exists: false, total: 0n, available: 0n };
+    throw e;
+  }
+}
+
+export async function printBalances(ctx: Ctx, title = "Balances"): Promise<void> {
+  const wallet = await ctx.rpc.getBalance(ctx.wallet.address);
+  const l = await readLedger(ctx);
+  info(`${title} for ${ctx.wallet.address} on ${ctx.net.name}:`);
+  info(`  wallet            ${fmt(wallet)}`);
+  if (!l.exists) {
+    info("  ledger            none yet (the first deposit of at least 3 0G creates it)");
+    return;
+  }
+  info(`  ledger total      ${fmt(l.total)}`);
+  info(`  ledger available  ${fmt(l.available)}`);
+  info(`  ledger locked     ${fmt(l.total - l.available)}  (in provider sub-accounts)`);
+}
+
+export async function resolveProvider(ctx: Ctx, providerOrModel: string): Promise<string> {
+  if (isAddress(providerOrModel)) return providerOrModel;
+  const [services] = await ctx.inference.getFunction("getAllServices")(0, 50);
+  const match = (services as { provider: string; model: string }[]).filter(
+    (s) => s.model === providerOrModel,
+  );
+  if (match.length === 0) {
+    throw new CliError(
+      `no provider serves model "${providerOrModel}"`,
+      "list them with npm run 0g:providers",
+    );
+  }
+  return match[0]?.provider as string;
+}
+
+export const SERVICE_NAME = INFERENCE_SERVICE_NAME;
+
+export async function inferenceServiceName(ctx: Ctx): Promise<string> {
+  // Read it from the ledger rather than assuming: testnet/mainnet name their versions themselves.
+  const info = await ctx.ledger.getFunction("getServiceInfo")(ctx.net.inference);
+  return (info.fullName as string) || SERVICE_NAME;
+}
+
+export function revertName(e: unknown): string | undefined {
+  const err = e as { revert?: { name?: string }; info?: { error?: { message?: string } } };
+  return err?.revert?.name;
+}
+
+/** Turns contract reverts and RPC failures into "what happened + what to do next". */
+export function explain(e: unknown): CliError {
+  if (e instanceof CliError) return e;
+  const err = e as {
+    revert?: { name?: string; args?: unknown[] };
+    code?: string;
+    shortMessage?: string;
+    message?: string;
+  };
+  const args = (err.revert?.args ?? []) as bigint[];
+  switch (err.revert?.name) {
+    case "LedgerNotExists":
+      return new CliError(
+        "this wallet has no 0G ledger yet",
+        "create it with npm run 0g:deposit -- --amount 3 (3 0G minimum)",
+      );
+    case "MinimumDepositRequired":
+      return new CliError(
+        `amount below the contract minimum: ${fmt(args[0] ?? 0n)} < ${fmt(args[1] ?? 0n)}`,
+        "a new ledger needs 3 0G, a new provider sub-account 1 0G, and a refund must leave 0 or ≥ 3 0G",
+      );
+    case "InsufficientAvailableBalance":
+      return new CliError(
+        `the ledger has only ${fmt(args[0] ?? 0n)} available, ${fmt(args[1] ?? 0n)} needed`,
+        "deposit more (npm run 0g:deposit) or pull funds back from providers (npm run 0g:retrieve)",
+      );
+    case "InsufficientBalance":
+      return new CliError(
+        "the ledger's available balance is smaller than that",
+        "check it with npm run 0g:ledger",
+      );
+    case "ServiceNotExist":
+      return new CliError(
+        "that provider has no inference service on chain",
+        "list providers with npm run 0g:providers",
+      );
+  }
+  if (err.code === "INSUFFICIENT_FUNDS") {
+    return new CliError(
+      "the wallet cannot pay for this transaction (value + gas)",
+      "fund the wallet address with 0G (testnet faucet: https://faucet.0g.ai)",
+    );
+  }
+  if (err.code === "CALL_EXCEPTION") {
+    return new CliError(`the contract rejected the call: ${err.shortMessage ?? err.message}`);
+  }
+  const msg = (err.shortMessage ?? err.message ?? String(e)).split("\n")[0] ?? "";
+  return new CliError(msg.length > 300 ? `${msg.slice(0, 300)}…` : msg);
+}
+
+/** Runs a script body; prints errors with a hint and exits non-zero. */
+export async function run(body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    const err = explain(e);
+    process.stderr.write(`error: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`next: ${err.hint}\n`);
+    process.exitCode = 1;
+  }
+}
