@@ -54,6 +54,9 @@ async function buildLocalnet() {
     target: "node20",
     packages: "external",
     sourcemap: true,
+    // The contract runtime (QuickJS) becomes its own chunk, loaded on the first contract call only.
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     logLevel: "warning",
   });
 }

@@ -1,4 +1,5 @@
 // nearcore's error JSON (core/primitives/src/errors.rs as serde serialises it), built as plain objects.
+import { stringifyJson } from "../encoding.js";
 import type { FunctionCallErrorJson } from "../vm/types.js";
 
 export type InvalidTxError = Record<string, unknown> | string;
@@ -7,7 +8,7 @@ export type ActionErrorKind = Record<string, unknown>;
 /** Thrown by transaction validation; becomes an INVALID_TRANSACTION RPC error. */
 export class InvalidTransaction extends Error {
   constructor(readonly error: InvalidTxError) {
-    super(`invalid transaction: ${JSON.stringify(error)}`);
+    super(`invalid transaction: ${stringifyJson(error)}`);
   }
 }
 
@@ -15,7 +16,7 @@ export class InvalidTransaction extends Error {
 export class ActionFailure extends Error {
   index: number | null = null;
   constructor(readonly kind: ActionErrorKind) {
-    super(`action error: ${JSON.stringify(kind)}`);
+    super(`action error: ${stringifyJson(kind)}`);
   }
 }
 

@@ -1,0 +1,195 @@
+// near-workspaces 5, used exactly as a contract project uses it, against localnet's near-sandbox-compatible
+// executable. Set NEAR_SANDBOX_BIN_PATH to a directory holding a real near-sandbox to run the same tests there.
+import anyTest, { type TestFn } from "ava";
+import nearWorkspaces, { type NearAccount, type Worker as WorkerType } from "near-workspaces";
+import { builtContract } from "./helpers/contracts.js";
+import { useLocalnet } from "./helpers/localnet.js";
+
+// near-workspaces is CommonJS whose re-exports Node cannot see as named ESM exports.
+const { parseNEAR, TransactionError, Worker } = nearWorkspaces;
+const near = (amount: string): bigint => BigInt(parseNEAR(amount));
+type Worker = WorkerType;
+
+useLocalnet();
+
+const test = anyTest as TestFn<{ worker: Worker; root: NearAccount }>;
+
+test.before(async (t) => {
+  const worker = await Worker.init();
+  t.context = { worker, root: worker.rootAccount };
+});
+
+test.after.always(async (t) => {
+  await t.context.worker?.tearDown();
+});
+
+const STORAGE_PRICE = 10n ** 19n;
+
+test("root account is test.near with the genesis balance", async (t) => {
+  const { root } = t.context;
+  t.is(root.accountId, "test.near");
+  t.true((await root.availableBalance()) > near("1000000"));
+});
+
+test("createSubAccount, transfers and balances with storage staking", async (t) => {
+  const { root } = t.context;
+  const alice = await root.createSubAccount("alice", { initialBalance: near("10") });
+  const bob = await root.createSubAccount("bob", { initialBalance: near("1") });
+  t.is(alice.accountId, "alice.test.near");
+  await alice.transfer(bob, near("2"));
+  const bobBalance = await bob.balance();
+  t.is(bobBalance.total.toString(), near("3").toString());
+  const view = await bob.accountView();
+  t.is(view.storage_usage, 182);
+  t.is(bobBalance.stateStaked.toString(), (182n * STORAGE_PRICE).toString());
+  // alice paid 2 NEAR plus gas.
+  const aliceTotal = BigInt((await alice.balance()).total.toString());
+  t.true(aliceTotal < near("8"));
+  t.true(aliceTotal > near("7.99"));
+});
+
+test("a sub-account of someone else cannot be created", async (t) => {
+  const { root } = t.context;
+  const carol = await root.createSubAccount("carol");
+  const result = await carol.batch("dave.test.near").createAccount().transfer(near("1")).transact();
+  t.true(result.failed);
+  t.deepEqual(Object.keys((result.Failure as { ActionError: { kind: object } }).ActionError.kind), [
+    "CreateAccountNotAllowed",
+  ]);
+});
+
+test("devDeploy a near-sdk-js contract, call and view; storage is staked", async (t) => {
+  const { root } = t.context;
+  const contract = await root.devDeploy(await builtContract("status"), {
+    method: "init",
+    args: { owner: "someone.test.near" },
+    initialBalance: near("20"),
+  });
+  const user = await root.createSubAccount("user1");
+  await user.call(contract, "set_status", { message: "hello" });
+  t.is(await contract.view("get_status", { account_id: user.accountId }), "hello");
+  t.is(await contract.view("get_owner"), "someone.test.near");
+  const view = await contract.accountView();
+  const code = await contract.viewCodeRaw();
+  t.true(view.storage_usage > Buffer.from(code, "base64").length);
+  const balance = await contract.balance();
+  t.is(balance.stateStaked.toString(), (BigInt(view.storage_usage) * STORAGE_PRICE).toString());
+});
+
+test("panics arrive as typed errors, in calls and views", async (t) => {
+  const { root } = t.context;
+  const contract = await root.devDeploy(await builtContract("status"));
+  const err = await t.throwsAsync(root.call(contract, "fail", { message: "boom" }), {
+    instanceOf: TransactionError,
+  });
+  t.regex(err?.message ?? "", /Smart contract panicked: boom/);
+  const viewErr = await t.throwsAsync(contract.view("fail_view"));
+  t.regex(viewErr?.message ?? "", /Smart contract panicked: explicit panic/);
+  const missing = await t.throwsAsync(contract.view("no_such_method"));
+  t.regex(missing?.message ?? "", /MethodNotFound/);
+});
+
+test("cross-contract call with callback, success and failure branches", async (t) => {
+  const { root } = t.context;
+  const target = await root.devDeploy(await builtContract("status"), {
+    method: "init",
+    args: { owner: "o.test.near" },
+  });
+  const cross = await root.devDeploy(await builtContract("cross"));
+  const ok = await root.call(
+    cross,
+    "call_other",
+    { target: target.accountId, method: "get_owner", args: {} },
+    { gas: "200000000000000" },
+  );
+  t.is(ok, 'success:get_owner:"o.test.near"');
+  const failed = await root.call(
+    cross,
+    "call_other",
+    { target: target.accountId, method: "fail", args: { message: "x" } },
+    { gas: "200000000000000" },
+  );
+  t.is(failed, "failure:fail");
+  t.is(await cross.view("get_last_result"), "failure:fail");
+  const both = await root.call(cross, "call_both", { target: target.accountId }, { gas: "200000000000000" });
+  t.is(both, 'ok:"o.test.near",failed');
+});
+
+test("a deposit attached to a failing cross-contract call comes back", async (t) => {
+  const { root } = t.context;
+  const target = await root.devDeploy(await builtContract("status"));
+  const cross = await root.devDeploy(await builtContract("cross"), { initialBalance: near("5") });
+  const before = BigInt((await cross.balance()).total.toString());
+  await root.call(
+    cross,
+    "call_other",
+    { target: target.accountId, method: "fail", args: { message: "x" } },
+    {
+      gas: "200000000000000",
+      attachedDeposit: near("1"),
+    },
+  );
+  const after = BigInt((await cross.balance()).total.toString());
+  // cross received 1 NEAR, forwarded it, got it refunded: it keeps the NEAR.
+  t.true(after - before > near("0.99"));
+  const targetBalance = BigInt((await target.balance()).total.toString());
+  t.true(targetBalance < near("100.1"));
+});
+
+test("wrapping a failing host call in try/catch does not save the transaction", async (t) => {
+  const { root } = t.context;
+  const contract = await root.devDeploy(await builtContract("trycatch"));
+  const r1 = await root.callRaw(contract, "swallow_panic", {});
+  t.true(r1.failed);
+  const r2 = await root.callRaw(contract, "swallow_host_error", {});
+  t.true(r2.failed);
+  t.is(await contract.view("get_marker"), "untouched");
+  t.is(await root.call(contract, "plain_catch", {}), "caught ordinary");
+});
+
+test("patchStateRecords rewrites contract state and accounts", async (t) => {
+  const { root } = t.context;
+  const contract = await root.devDeploy(await builtContract("status"), {
+    method: "init",
+    args: { owner: "a.test.near" },
+  });
+  const state = await contract.viewStateRaw();
+  const entry = state.find((e) => Buffer.from(e.key, "base64").toString() === "STATE");
+  t.truthy(entry);
+  const value = JSON.parse(Buffer.from(entry?.value ?? "", "base64").toString());
+  value.owner = "patched.test.near";
+  await contract.patchState("STATE", JSON.stringify(value));
+  t.is(await contract.view("get_owner"), "patched.test.near");
+
+  const rich = root.getAccount("rich.test.near");
+  await rich.updateAccount({ amount: near("12345").toString() });
+  t.is((await rich.balance()).total.toString(), near("12345").toString());
+});
+
+test("fastForward moves the chain ahead", async (t) => {
+  const { worker } = t.context;
+  const before = await worker.provider.block({ finality: "final" });
+  await worker.provider.fastForward(1000);
+  const after = await worker.provider.block({ finality: "final" });
+  t.true(after.header.height >= before.header.height + 1000);
+  t.true(BigInt(after.header.timestamp_nanosec) > BigInt(before.header.timestamp_nanosec) + 999n * 10n ** 9n);
+});
+
+test("tearDown leaves no process behind", async (t) => {
+  const worker = await Worker.init();
+  const pid = (worker as unknown as { server: { subprocess: { pid: number } } }).server.subprocess.pid;
+  t.true(isAlive(pid));
+  await worker.tearDown();
+  const deadline = Date.now() + 3000;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.false(isAlive(pid));
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
