@@ -104,6 +104,11 @@ test("markdown: renders the common constructs, including an unclosed fence mid-s
   t.is(textOf("```\n<b>x</b>\n```"), "<b>x</b>");
 });
 
+test("markdown: intraword underscores are not emphasis (snake_case, __dunder__)", (t) => {
+  t.deepEqual(tagsOf("window.__xss = 1 and snake_case_name"), ["p"]);
+  t.deepEqual(tagsOf("__strong__ and _em_"), ["p", "strong", "em"]);
+});
+
 test("markdown: pathological nesting does not blow the stack", (t) => {
   t.notThrows(() => parseMarkdown(`${"> ".repeat(5000)}x`));
   t.notThrows(() => parseMarkdown("**".repeat(5000)));

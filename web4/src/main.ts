@@ -189,7 +189,7 @@ async function refreshAccount() {
   show($("storage-needed"), needsStorage);
   if (needsStorage) {
     const bounds = await state.token.storageBounds();
-    $("storage-cost").textContent = fmtNear(bounds.min);
+    $("storage-cost").textContent = formatAmount(bounds.min, NEAR_DECIMALS);
   }
   $<HTMLButtonElement>("buy").disabled = needsStorage;
   $<HTMLButtonElement>("start").disabled = needsStorage || balance === 0n;
@@ -376,7 +376,11 @@ async function send(text: string) {
       // Nothing came back: take the exchange out and give the text back so it can be resent.
       state.messages.splice(state.messages.indexOf(user), 2);
       if (!prompt.value) prompt.value = text;
-      if (!aborted) showError(describeProxyError(e), () => void send(text));
+      if (!aborted)
+        showError(describeProxyError(e), () => {
+          clearError();
+          void send(text);
+        });
     } else {
       reply.note = aborted ? "stopped" : "interrupted — the reply is incomplete";
       if (!aborted) showError(describeProxyError(e));

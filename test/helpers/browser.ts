@@ -1,0 +1,54 @@
+// Launches the system Chromium (Debian package) through playwright-core: never a downloaded browser.
+// Every launch gets a fresh profile directory and the flags that keep it quiet and offline-friendly.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Browser, type BrowserContext, chromium } from "playwright-core";
+
+export const CHROMIUM_PATH = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
+export const ARTIFACTS_DIR = join(process.cwd(), "test-artifacts");
+
+export function chromiumAvailable(): boolean {
+  return existsSync(CHROMIUM_PATH);
+}
+
+export interface LaunchedBrowser {
+  browser: Browser | null;
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/** A persistent context on a throwaway user-data-dir (removed on close). */
+export async function launchChromium(
+  options: { viewport?: { width: number; height: number } } = {},
+): Promise<LaunchedBrowser> {
+  const userDataDir = mkdtempSync(join(tmpdir(), "chromium-profile-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    viewport: options.viewport ?? { width: 1280, height: 860 },
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--no-default-browser-check",
+    ],
+  });
+  return {
+    browser: context.browser(),
+    context,
+    async close() {
+      await context.close().catch(() => {});
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function artifactPath(name: string): string {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  return join(ARTIFACTS_DIR, name);
+}
