@@ -1,6 +1,6 @@
 // Test fixture for localnet's VM: per-account status messages plus methods that expose what the
 // runtime hands a contract (context, logs, panics, init).
-import { call, initialize, NearBindgen, near, UnorderedMap, view } from "near-sdk-js";
+import { call, encode, initialize, NearBindgen, near, UnorderedMap, view } from "near-sdk-js";
 
 @NearBindgen({})
 export class StatusContract {
@@ -34,7 +34,7 @@ export class StatusContract {
 
   @view({})
   fail_view(): void {
-    near.panicUtf8(near.utf8StringToUint8Array("explicit panic"));
+    near.panicUtf8(encode("explicit panic"));
   }
 
   @call({})
@@ -85,7 +85,7 @@ export class StatusContract {
 
   @view({})
   hash({ text }: { text: string }): string {
-    const bytes = near.sha256(near.utf8StringToUint8Array(text));
+    const bytes = near.sha256(encode(text));
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 

@@ -1,6 +1,6 @@
 // Test fixture for localnet's VM: host errors and panics must stay fatal even when contract code
 // catches the exception they raise.
-import { call, NearBindgen, near, view } from "near-sdk-js";
+import { call, encode, NearBindgen, near, view } from "near-sdk-js";
 
 // The raw host surface near-sdk-js installs as a global.
 declare const env: { promise_result(index: number, register: number): bigint };
@@ -12,7 +12,7 @@ export class TryCatchContract {
   @call({})
   swallow_panic(): string {
     try {
-      near.panicUtf8(near.utf8StringToUint8Array("swallowed panic"));
+      near.panicUtf8(encode("swallowed panic"));
     } catch {
       // ignored on purpose
     }

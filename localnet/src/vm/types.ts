@@ -30,7 +30,10 @@ export interface NewReceipt {
 }
 
 /** What a finished receipt hands to the receipts waiting on it (nearcore's PromiseResult). */
-export type PromiseResult = { status: "Successful"; data: Uint8Array } | { status: "Failed" } | { status: "NotReady" };
+export type PromiseResult =
+  | { status: "Successful"; data: Uint8Array }
+  | { status: "Failed" }
+  | { status: "NotReady" };
 
 export interface VMContext {
   currentAccountId: string;
@@ -68,7 +71,10 @@ export interface StateChange {
   value: Uint8Array | null;
 }
 
-export type ReturnData = { kind: "None" } | { kind: "Value"; data: Uint8Array } | { kind: "ReceiptIndex"; index: number };
+export type ReturnData =
+  | { kind: "None" }
+  | { kind: "Value"; data: Uint8Array }
+  | { kind: "ReceiptIndex"; index: number };
 
 /**
  * What nearcore puts under `FunctionCallError` in an ActionError, for example

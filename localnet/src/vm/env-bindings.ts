@@ -1,0 +1,337 @@
+// Installs the global `env` of near-sdk-js 2.0's builder (builder/builder.c) into a QuickJS context:
+// exactly its functions, with its argument conversions (u64 from Number or BigInt, u128 amounts,
+// Uint8Array bytes, strings) and return types (BigInt for u64/u128, Uint8Array for bytes).
+import type { QuickJSContext, QuickJSHandle, VmCallResult } from "quickjs-emscripten";
+import { HostError } from "./errors.js";
+import { COST } from "./gas.js";
+import type { VMLogic } from "./logic.js";
+import { U64_MAX } from "./logic.js";
+
+const U128_LIMIT = 1n << 128n;
+const utf8Encoder = new TextEncoder();
+const lenientUtf8 = new TextDecoder("utf-8");
+
+/** A conversion failure: builder.c throws a catchable TypeError for these, not a host error. */
+class ArgTypeError extends Error {}
+
+// biome-ignore lint/suspicious/noConfusingVoidType: lets one-line implementations return nothing
+type Ret = QuickJSHandle | undefined | void;
+type Impl = (args: Args) => Ret;
+
+/** Argument accessors for one host call, converting the way builder.c does. */
+class Args {
+  constructor(
+    private readonly vm: QuickJSContext,
+    private readonly handles: QuickJSHandle[],
+  ) {}
+
+  get length(): number {
+    return this.handles.length;
+  }
+
+  private at(i: number): QuickJSHandle {
+    return this.handles[i] ?? this.vm.undefined;
+  }
+
+  /** JS_ToUint64Ext: BigInt wraps modulo 2^64, numbers truncate (NaN is 0, saturating). */
+  u64(i: number, what = "register_id"): bigint {
+    const h = this.at(i);
+    const type = this.vm.typeof(h);
+    if (type === "bigint") return BigInt.asUintN(64, this.vm.getBigInt(h));
+    if (type === "symbol") throw new ArgTypeError(`Expect Uint64 for ${what}`);
+    const n = this.vm.getNumber(h);
+    if (Number.isNaN(n)) return 0n;
+    if (!Number.isFinite(n)) return n > 0 ? U64_MAX : 0n;
+    if (n >= 2 ** 64) return U64_MAX;
+    return BigInt.asUintN(64, BigInt(Math.trunc(n)));
+  }
+
+  u128(i: number, what = "amount"): bigint {
+    const h = this.at(i);
+    if (this.vm.typeof(h) !== "bigint") return this.u64(i, what);
+    const v = this.vm.getBigInt(h);
+    if (v < 0n || v >= U128_LIMIT) throw new ArgTypeError(`Expect Uint128 for ${what}`);
+    return v;
+  }
+
+  str(i: number): string {
+    return this.vm.getString(this.at(i));
+  }
+
+  /** JS_Uint8Array_to_C: any typed array with 1-byte elements; anything else is a TypeError. */
+  bytes(i: number, what = "data"): Uint8Array {
+    const h = this.at(i);
+    const vm = this.vm;
+    if (vm.typeof(h) !== "object") throw new ArgTypeError(`Expect Uint8Array for ${what}`);
+    const bpe = vm.getProp(h, "BYTES_PER_ELEMENT");
+    const ok = vm.typeof(bpe) === "number" && vm.getNumber(bpe) === 1;
+    bpe.dispose();
+    if (!ok) throw new ArgTypeError(`Expect Uint8Array for ${what}`);
+    const buffer = vm.getProp(h, "buffer");
+    const offset = vm.getProp(h, "byteOffset");
+    const length = vm.getProp(h, "byteLength");
+    try {
+      const start = vm.getNumber(offset);
+      const len = vm.getNumber(length);
+      if (len === 0) return new Uint8Array(0);
+      const view = vm.getArrayBuffer(buffer);
+      try {
+        return view.value.slice(start, start + len);
+      } finally {
+        view.dispose();
+      }
+    } finally {
+      buffer.dispose();
+      offset.dispose();
+      length.dispose();
+    }
+  }
+}
+
+/**
+ * Creates `env` in `vm`. `newUint8Array` builds a Uint8Array from an ArrayBuffer handle inside the
+ * VM (the C API has JS_CallConstructor; quickjs-emscripten does not).
+ */
+export function installEnv(
+  vm: QuickJSContext,
+  logic: VMLogic,
+  newUint8Array: QuickJSHandle,
+  onInternalError: (e: unknown) => void,
+): void {
+  const big = (v: bigint) => vm.newBigInt(v);
+  const u8 = (data: Uint8Array): QuickJSHandle => {
+    const ab = vm.newArrayBuffer(
+      data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
+    );
+    const result = vm.callFunction(newUint8Array, vm.undefined, ab);
+    ab.dispose();
+    return vm.unwrapResult(result);
+  };
+  const ctx = logic.context;
+
+  // Name -> [implementation, prohibited in view calls]
+  const fns: Record<string, [Impl, boolean?]> = {
+    read_register: [
+      (a) => {
+        const id = a.u64(0);
+        return logic.registerLen(id) === U64_MAX ? undefined : u8(logic.readRegister(id));
+      },
+    ],
+    register_len: [(a) => big(logic.registerLen(a.u64(0)))],
+    write_register: [(a) => void logic.writeRegister(a.u64(0), a.bytes(1))],
+    current_account_id: [(a) => void logic.accountIdRegister("current", a.u64(0))],
+    signer_account_id: [(a) => void logic.accountIdRegister("signer", a.u64(0)), true],
+    signer_account_pk: [(a) => void logic.signerAccountPk(a.u64(0)), true],
+    predecessor_account_id: [(a) => void logic.accountIdRegister("predecessor", a.u64(0)), true],
+    input: [(a) => void logic.input(a.u64(0))],
+    block_index: [() => big(ctx.blockHeight)],
+    block_timestamp: [() => big(ctx.blockTimestamp)],
+    epoch_height: [() => big(ctx.epochHeight)],
+    storage_usage: [() => big(logic.storageUsage)],
+    account_balance: [() => big(logic.balance)],
+    account_locked_balance: [() => big(ctx.accountLockedBalance)],
+    attached_deposit: [() => big(ctx.attachedDeposit), true],
+    prepaid_gas: [() => big(ctx.prepaidGas), true],
+    used_gas: [() => big(logic.gas.used), true],
+    random_seed: [(a) => void logic.randomSeed(a.u64(0))],
+    sha256: [(a) => void logic.hash("sha256", a.bytes(0), a.u64(1))],
+    keccak256: [(a) => void logic.hash("keccak256", a.bytes(0), a.u64(1))],
+    keccak512: [(a) => void logic.hash("keccak512", a.bytes(0), a.u64(1))],
+    ripemd160: [(a) => void logic.hash("ripemd160", a.bytes(0), a.u64(1))],
+    ecrecover: [
+      (a) => {
+        const hash = a.bytes(0, "hash");
+        const sig = a.bytes(1, "sig");
+        return big(logic.ecrecover(hash, sig, a.u64(2, "v"), a.u64(3, "malleability_flag"), a.u64(4)));
+      },
+    ],
+    value_return: [(a) => void logic.valueReturn(a.bytes(0, "value"))],
+    panic: [
+      (a) => (a.length >= 1 ? logic.panicUtf8(utf8Encoder.encode(a.str(0))) : logic.panicUtf8Explicit()),
+    ],
+    panic_utf8: [(a) => logic.panicUtf8(a.bytes(0, "message"))],
+    log: [(a) => void logic.logUtf8(utf8Encoder.encode(a.str(0)))],
+    log_utf8: [(a) => void logic.logUtf8(a.bytes(0, "message"))],
+    log_utf16: [(a) => void logic.logUtf16(a.bytes(0, "message"))],
+    promise_create: [
+      (a) => {
+        const accountId = a.str(0);
+        const method = a.str(1);
+        const args = a.bytes(2, "arguments");
+        const amount = a.u128(3);
+        const gas = a.u64(4, "gas");
+        const index = logic.promiseBatchCreate(accountId);
+        logic.actionFunctionCall(index, method, args, amount, gas);
+        return big(index);
+      },
+      true,
+    ],
+    promise_then: [
+      (a) => {
+        const promise = a.u64(0, "promise_index");
+        const accountId = a.str(1);
+        const method = a.str(2);
+        const args = a.bytes(3, "arguments");
+        const amount = a.u128(4);
+        const gas = a.u64(5, "gas");
+        const index = logic.promiseBatchThen(promise, accountId);
+        logic.actionFunctionCall(index, method, args, amount, gas);
+        return big(index);
+      },
+      true,
+    ],
+    promise_and: [
+      (a) => {
+        const indices: bigint[] = [];
+        for (let i = 0; i < a.length; i++) indices.push(a.u64(i, "promise_id"));
+        return big(logic.promiseAnd(indices));
+      },
+      true,
+    ],
+    promise_batch_create: [(a) => big(logic.promiseBatchCreate(a.str(0))), true],
+    promise_batch_then: [(a) => big(logic.promiseBatchThen(a.u64(0, "promise_index"), a.str(1))), true],
+    promise_batch_action_create_account: [
+      (a) => void logic.actionCreateAccount(a.u64(0, "promise_index")),
+      true,
+    ],
+    promise_batch_action_deploy_contract: [
+      (a) => void logic.actionDeployContract(a.u64(0, "promise_index"), a.bytes(1, "code")),
+      true,
+    ],
+    promise_batch_action_function_call: [
+      (a) => {
+        const promise = a.u64(0, "promise_index");
+        logic.actionFunctionCall(promise, a.str(1), a.bytes(2, "arguments"), a.u128(3), a.u64(4, "gas"));
+      },
+      true,
+    ],
+    promise_batch_action_transfer: [
+      (a) => void logic.actionTransfer(a.u64(0, "promise_index"), a.u128(1)),
+      true,
+    ],
+    promise_batch_action_stake: [
+      (a) => void logic.actionStake(a.u64(0, "promise_index"), a.u128(1), a.bytes(2, "public_key")),
+      true,
+    ],
+    promise_batch_action_add_key_with_full_access: [
+      (a) => {
+        const promise = a.u64(0, "promise_index");
+        const publicKey = a.bytes(1, "public_key");
+        logic.actionAddKey(promise, publicKey, { nonce: a.u64(2, "nonce"), permission: "FullAccess" });
+      },
+      true,
+    ],
+    promise_batch_action_add_key_with_function_call: [
+      (a) => {
+        const promise = a.u64(0, "promise_index");
+        const publicKey = a.bytes(1, "public_key");
+        const nonce = a.u64(2, "nonce");
+        const allowance = a.u128(3, "allowance");
+        const receiverId = a.str(4);
+        const methods = a.str(5);
+        logic.actionAddKey(promise, publicKey, {
+          nonce,
+          permission: {
+            receiverId,
+            methodNames: methods === "" ? [] : methods.split(","),
+            allowance: allowance === 0n ? null : allowance,
+          },
+        });
+      },
+      true,
+    ],
+    promise_batch_action_delete_key: [
+      (a) => void logic.actionDeleteKey(a.u64(0, "promise_index"), a.bytes(1, "public_key")),
+      true,
+    ],
+    promise_batch_action_delete_account: [
+      (a) => void logic.actionDeleteAccount(a.u64(0, "promise_index"), a.str(1)),
+      true,
+    ],
+    promise_batch_action_function_call_weight: [
+      (a) => {
+        const promise = a.u64(0, "promise_index");
+        const method = a.str(1);
+        const args = a.bytes(2, "arguments");
+        logic.actionFunctionCall(promise, method, args, a.u128(3), a.u64(4, "gas"), a.u64(5, "weight"));
+      },
+      true,
+    ],
+    promise_results_count: [() => big(logic.promiseResultsCount()), true],
+    promise_result: [(a) => big(logic.promiseResult(a.u64(0, "result_idx"), a.u64(1))), true],
+    promise_return: [(a) => void logic.promiseReturn(a.u64(0, "promise_idx")), true],
+    storage_write: [(a) => big(logic.storageWrite(a.bytes(0, "key"), a.bytes(1, "value"), a.u64(2))), true],
+    storage_read: [(a) => big(logic.storageRead(a.bytes(0, "key"), a.u64(1)))],
+    storage_remove: [(a) => big(logic.storageRemove(a.bytes(0, "key"), a.u64(1))), true],
+    storage_has_key: [(a) => big(logic.storageHasKey(a.bytes(0, "key")))],
+    validator_stake: [
+      (a) => {
+        a.str(0);
+        logic.gas.burn(COST.validator_stake_base);
+        return big(0n);
+      },
+    ],
+    validator_total_stake: [
+      () => {
+        logic.gas.burn(COST.validator_stake_base);
+        return big(0n);
+      },
+    ],
+    alt_bn128_g1_multiexp: [(a) => void logic.altBn128G1Multiexp(a.bytes(0), a.u64(1))],
+    alt_bn128_g1_sum: [(a) => void logic.altBn128G1Sum(a.bytes(0), a.u64(1))],
+    alt_bn128_pairing_check: [(a) => big(logic.altBn128PairingCheck(a.bytes(0)))],
+  };
+
+  // Builder helpers: conversions only, no NEAR host call behind them (so no gas, no view check).
+  const helpers: Record<string, Impl> = {
+    latin1_string_to_uint8array: (a) => {
+      const s = a.str(0);
+      const out = new Uint8Array(s.length);
+      for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+      return u8(out);
+    },
+    utf8_string_to_uint8array: (a) => u8(utf8Encoder.encode(a.str(0))),
+    uint8array_to_latin1_string: (a) => {
+      const bytes = a.bytes(0, "");
+      let s = "";
+      for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode(...bytes.subarray(i, i + 8192));
+      return vm.newString(s);
+    },
+    uint8array_to_utf8_string: (a) => vm.newString(lenientUtf8.decode(a.bytes(0, ""))),
+  };
+
+  const call = (name: string, impl: Impl, viewProhibited: boolean | undefined, isHost: boolean) =>
+    vm.newFunction(
+      name,
+      (...handles: QuickJSHandle[]): VmCallResult<QuickJSHandle> | QuickJSHandle | undefined => {
+        try {
+          if (isHost) logic.enter(name, viewProhibited);
+          else if (logic.fatal) throw logic.fatal;
+          return impl(new Args(vm, handles)) ?? undefined;
+        } catch (e) {
+          if (e instanceof ArgTypeError)
+            return { error: vm.newError({ name: "TypeError", message: e.message }) };
+          if (e instanceof HostError) {
+            const fatal = logic.fail(e);
+            return { error: vm.newError({ name: "Error", message: fatal.message }) };
+          }
+          onInternalError(e);
+          return { error: vm.newError({ name: "InternalError", message: "localnet host error" }) };
+        }
+      },
+    );
+
+  const env = vm.newObject();
+  for (const [name, [impl, viewProhibited]] of Object.entries(fns)) {
+    const fn = call(name, impl, viewProhibited, true);
+    vm.setProp(env, name, fn);
+    fn.dispose();
+  }
+  for (const [name, impl] of Object.entries(helpers)) {
+    const fn = call(name, impl, false, false);
+    vm.setProp(env, name, fn);
+    fn.dispose();
+  }
+  vm.setProp(vm.global, "env", env);
+  env.dispose();
+}

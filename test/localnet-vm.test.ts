@@ -1,0 +1,348 @@
+// Drives localnet's contract runtime directly (no chain): near-sdk-js contracts from test/contracts/.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import test from "ava";
+import { getBytes, SigningKey, Wallet } from "ethers";
+import {
+  createContractRuntime,
+  type PromiseResult,
+  type VMContext,
+  type VMOutcome,
+} from "../localnet/src/vm/index.js";
+import { builtContract } from "./helpers/contracts.js";
+
+const runtime = createContractRuntime();
+const TGAS = 1_000_000_000_000n;
+const NEAR = 10n ** 24n;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** One deployed contract with in-memory committed storage; failed calls commit nothing. */
+class Deployed {
+  readonly state = new Map<string, Uint8Array>();
+  storageUsage = 100n;
+  balance = 10n * NEAR;
+  height = 100n;
+  constructor(
+    readonly code: Uint8Array,
+    readonly accountId: string,
+  ) {}
+
+  static async of(name: string, accountId = `${name}.test.near`): Promise<Deployed> {
+    return new Deployed(readFileSync(await builtContract(name)), accountId);
+  }
+
+  run(methodName: string, args: unknown = {}, opts: Partial<VMContext> = {}): VMOutcome {
+    this.height += 1n;
+    const context: VMContext = {
+      currentAccountId: this.accountId,
+      signerAccountId: "alice.test.near",
+      signerAccountPk: new Uint8Array(33),
+      predecessorAccountId: "alice.test.near",
+      input: enc.encode(JSON.stringify(args)),
+      blockHeight: this.height,
+      blockTimestamp: 1_700_000_000_000_000_000n + this.height * 1_000_000_000n,
+      epochHeight: 1n,
+      accountBalance: this.balance + (opts.attachedDeposit ?? 0n),
+      accountLockedBalance: 0n,
+      storageUsage: this.storageUsage,
+      attachedDeposit: 0n,
+      prepaidGas: 100n * TGAS,
+      randomSeed: createHash("sha256").update(`seed${this.height}`).digest(),
+      isView: false,
+      promiseResults: [],
+      ...opts,
+    };
+    const out = runtime.run({
+      code: this.code,
+      codeHash: this.accountId,
+      methodName,
+      context,
+      storage: { get: (key) => this.state.get(Buffer.from(key).toString("hex")) },
+    });
+    if (!out.error && !context.isView) {
+      for (const change of out.stateChanges) {
+        const k = Buffer.from(change.key).toString("hex");
+        if (change.value) this.state.set(k, change.value);
+        else this.state.delete(k);
+      }
+      this.storageUsage = out.storageUsage;
+      this.balance = out.balance;
+    }
+    return out;
+  }
+
+  view(methodName: string, args: unknown = {}): VMOutcome {
+    return this.run(methodName, args, { isView: true });
+  }
+}
+
+function json(out: VMOutcome): unknown {
+  if (out.error) throw new Error(`call failed: ${out.error.message}`);
+  if (out.returnData.kind !== "Value")
+    throw new Error(`no value returned: ${JSON.stringify(out.returnData)}`);
+  return JSON.parse(dec.decode(out.returnData.data));
+}
+
+const executionError = (out: VMOutcome) =>
+  (out.error?.functionCallError as { ExecutionError?: string } | undefined)?.ExecutionError ?? "";
+
+test("init, call and view round-trip through storage", async (t) => {
+  const c = await Deployed.of("status");
+  t.falsy(c.run("init", { owner: "bob.test.near" }).error);
+  t.deepEqual(json(c.view("get_owner")), "bob.test.near");
+  const set = c.run("set_status", { message: "hello" });
+  t.falsy(set.error);
+  t.true(set.stateChanges.length > 0);
+  t.deepEqual(json(c.view("get_status", { account_id: "alice.test.near" })), "hello");
+  t.is(json(c.view("get_status", { account_id: "nobody.test.near" })), null);
+  t.true(set.gasBurnt >= TGAS && set.gasBurnt <= 20n * TGAS, `gas ${set.gasBurnt}`);
+});
+
+test("state changes are ordered and storage usage follows nearcore's record accounting", async (t) => {
+  const c = await Deployed.of("status");
+  c.run("init", { owner: "o.test.near" });
+  const before = c.storageUsage;
+  const out = c.run("set_status", { message: "x" });
+  const added = out.stateChanges.filter((s) => s.value !== null);
+  t.true(added.length >= 2);
+  // Each first write of a key costs 40 + key + value bytes; overwrites only the value delta.
+  let expected = before;
+  const seen = new Set<string>();
+  for (const change of out.stateChanges) {
+    const k = Buffer.from(change.key).toString("hex");
+    const old = seen.has(k) ? undefined : c.state.get(k);
+    t.truthy(change.value);
+    seen.add(k);
+    if (
+      old === undefined &&
+      !out.stateChanges
+        .slice(0, out.stateChanges.indexOf(change))
+        .some((s) => Buffer.from(s.key).toString("hex") === k)
+    ) {
+      expected += 40n + BigInt(change.key.length + (change.value as Uint8Array).length);
+    }
+  }
+  t.true(out.storageUsage > before);
+  t.is(typeof out.storageUsage, "bigint");
+  t.true(out.storageUsage <= expected + 1000n);
+});
+
+test("logs are collected in order", async (t) => {
+  const c = await Deployed.of("status");
+  c.run("init", { owner: "o.test.near" });
+  const out = c.run("log_something", { lines: ["one", "two", "üñí"] });
+  t.deepEqual(out.logs, ["one", "two", "üñí"]);
+  t.is(json(out), 3);
+});
+
+test("an uncaught exception is a panic with message and stack", async (t) => {
+  const c = await Deployed.of("status");
+  c.run("init", { owner: "o.test.near" });
+  const out = c.run("fail", { message: "boom" });
+  t.regex(executionError(out), /^Smart contract panicked: boom\n\s+at /);
+  t.regex(
+    out.error?.message ?? "",
+    /^HostError\(GuestPanic \{ panic_msg: "Smart contract panicked|^HostError\(GuestPanic \{ panic_msg: "boom/,
+  );
+  t.deepEqual(out.stateChanges, []);
+  t.deepEqual(out.returnData, { kind: "None" });
+});
+
+test("env.panic_utf8 fails the call with its message", async (t) => {
+  const c = await Deployed.of("status");
+  c.run("init", { owner: "o.test.near" });
+  const out = c.view("fail_view");
+  t.is(executionError(out), "Smart contract panicked: explicit panic");
+});
+
+test("missing method and missing code use nearcore's errors", async (t) => {
+  const c = await Deployed.of("status");
+  t.deepEqual(c.run("no_such_method").error?.functionCallError, { MethodResolveError: "MethodNotFound" });
+  const empty = new Deployed(new Uint8Array(0), "empty.test.near");
+  t.deepEqual(empty.run("x").error?.functionCallError, {
+    CompilationError: { CodeDoesNotExist: { account_id: "empty.test.near" } },
+  });
+  const wasm = new Deployed(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), "wasm.test.near");
+  t.truthy(
+    (wasm.run("x").error?.functionCallError as { CompilationError?: unknown } | undefined)?.CompilationError,
+  );
+});
+
+test("state-changing and context functions are ProhibitedInView", async (t) => {
+  const c = await Deployed.of("status");
+  c.run("init", { owner: "o.test.near" });
+  const out = c.view("set_status", { message: "nope" });
+  // near-sdk-js's @call wrapper checks the deposit first.
+  t.is(out.error?.message, 'HostError(ProhibitedInView { method_name: "attached_deposit" })');
+  t.is(executionError(out), "attached_deposit is not allowed in view calls");
+  t.deepEqual(out.stateChanges, []);
+  const ctx = c.view("context");
+  t.regex(ctx.error?.message ?? "", /ProhibitedInView/);
+  // Reading is fine in a view.
+  t.falsy(c.view("view_context").error);
+});
+
+test("host errors and panics cannot be caught by contract code", async (t) => {
+  const c = await Deployed.of("trycatch");
+  const panic = c.run("swallow_panic");
+  t.is(executionError(panic), "Smart contract panicked: swallowed panic");
+  t.deepEqual(panic.stateChanges, []);
+  const host = c.run("swallow_host_error");
+  t.is(executionError(host), "Accessed invalid promise result index: 99");
+  t.deepEqual(host.stateChanges, []);
+  // An ordinary exception stays catchable.
+  t.is(json(c.run("plain_catch")), "caught ordinary");
+  t.is(json(c.view("get_marker")), "caught ordinary");
+});
+
+test("cross-contract call creates a function call receipt and a dependent callback", async (t) => {
+  const c = await Deployed.of("cross");
+  const out = c.run(
+    "call_other",
+    { target: "status.test.near", method: "set_status", args: { message: "hi" } },
+    { attachedDeposit: NEAR },
+  );
+  t.falsy(out.error);
+  t.is(out.receipts.length, 2);
+  const [call, callback] = out.receipts;
+  t.is(call?.receiverId, "status.test.near");
+  t.deepEqual(call?.dependsOn, []);
+  const action = call?.actions[0];
+  t.is(action?.type, "FunctionCall");
+  if (action?.type === "FunctionCall") {
+    t.is(action.methodName, "set_status");
+    t.deepEqual(JSON.parse(dec.decode(action.args)), { message: "hi" });
+    t.is(action.deposit, NEAR);
+    t.is(action.gas, 10n * TGAS);
+  }
+  t.is(callback?.receiverId, "cross.test.near");
+  t.deepEqual(callback?.dependsOn, [0]);
+  t.deepEqual(out.returnData, { kind: "ReceiptIndex", index: 1 });
+  // The attached deposit left with the receipt; prepaid gas of both calls counts as used.
+  t.is(out.balance, 10n * NEAR);
+  t.true(out.gasUsed >= out.gasBurnt + 20n * TGAS);
+});
+
+test("promise_and joins feed one callback; transfers deduct balance", async (t) => {
+  const c = await Deployed.of("cross");
+  const both = c.run("call_both", { target: "status.test.near" });
+  t.falsy(both.error);
+  t.is(both.receipts.length, 3);
+  t.deepEqual(both.receipts[2]?.dependsOn, [0, 1]);
+  const send = c.run("send_near", { receiver: "bob.test.near", amount: String(NEAR) });
+  t.falsy(send.error);
+  t.deepEqual(send.receipts[0]?.actions, [{ type: "Transfer", deposit: NEAR }]);
+  t.is(send.balance, 9n * NEAR);
+  const tooMuch = c.run("send_near", { receiver: "bob.test.near", amount: String(100n * NEAR) });
+  t.is(executionError(tooMuch), "Exceeded the account balance.");
+});
+
+test("promise results reach the callback: success and failure", async (t) => {
+  const c = await Deployed.of("cross");
+  const callback = (results: PromiseResult[], method = "get_owner") =>
+    c.run("on_done", { method }, { predecessorAccountId: "cross.test.near", promiseResults: results });
+  t.is(json(callback([{ status: "Successful", data: enc.encode('"bob"') }])), 'success:get_owner:"bob"');
+  t.is(json(callback([{ status: "Failed" }], "fail")), "failure:fail");
+  t.is(json(c.view("get_last_result")), "failure:fail");
+  const joined = c.run(
+    "on_both",
+    {},
+    {
+      predecessorAccountId: "cross.test.near",
+      promiseResults: [{ status: "Successful", data: enc.encode('"x"') }, { status: "Failed" }],
+    },
+  );
+  t.is(json(joined), 'ok:"x",failed');
+  // Private: another predecessor is rejected.
+  t.regex(executionError(callback([{ status: "Failed" }])), /^$|panicked/);
+});
+
+test("private callbacks reject other callers", async (t) => {
+  const c = await Deployed.of("cross");
+  const out = c.run(
+    "on_done",
+    { method: "x" },
+    { predecessorAccountId: "mallory.test.near", promiseResults: [{ status: "Failed" }] },
+  );
+  t.regex(executionError(out), /Smart contract panicked: Function is private/);
+});
+
+test("ecrecover recovers an ethers signature and rejects high-s when asked", async (t) => {
+  const c = await Deployed.of("status");
+  c.run("init", { owner: "o.test.near" });
+  const wallet = Wallet.createRandom();
+  const hash = createHash("sha256").update("message").digest();
+  const sig = wallet.signingKey.sign(hash);
+  const expected = SigningKey.computePublicKey(wallet.signingKey.publicKey, false).slice(4);
+  const hex = (b: Uint8Array | string) =>
+    typeof b === "string" ? b.replace(/^0x/, "") : Buffer.from(b).toString("hex");
+  const rs = hex(sig.r) + hex(sig.s);
+  const v = sig.yParity;
+  t.is(json(c.view("recover", { hash: hex(hash), sig: rs, v, flag: 1 })), expected);
+  // Same signature with s' = n - s and flipped parity: valid without the flag, rejected with it.
+  const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+  const highS = (n - BigInt(sig.s)).toString(16).padStart(64, "0");
+  const highSig = hex(sig.r) + highS;
+  t.is(json(c.view("recover", { hash: hex(hash), sig: highSig, v: 1 - v, flag: 0 })), expected);
+  t.is(json(c.view("recover", { hash: hex(hash), sig: highSig, v: 1 - v, flag: 1 })), null);
+  t.not(json(c.view("recover", { hash: hex(hash), sig: rs, v: 1 - v, flag: 1 })), expected);
+  t.truthy(getBytes(sig.r));
+});
+
+test("Date.now and Math.random come from the block, deterministically", async (t) => {
+  const a = await Deployed.of("status");
+  const b = await Deployed.of("status");
+  a.run("init", { owner: "o.test.near" });
+  b.run("init", { owner: "o.test.near" });
+  const ra = json(a.run("context", {}, { attachedDeposit: 5n })) as Record<string, string | number>;
+  const rb = json(b.run("context", {}, { attachedDeposit: 5n })) as Record<string, string | number>;
+  t.is(ra.date_now, Number(BigInt(ra.block_timestamp as string) / 1_000_000n));
+  t.is(ra.random, rb.random);
+  t.not(ra.random, ra.random2);
+  t.true((ra.random as number) >= 0 && (ra.random as number) < 1);
+  t.is(ra.deposit, "5");
+  t.is(ra.predecessor, "alice.test.near");
+  t.is(ra.current, "status.test.near");
+  t.is(ra.prepaid_gas, String(100n * TGAS));
+  t.true(BigInt(ra.used_gas as string) > 0n);
+  const next = json(a.run("context")) as Record<string, number>;
+  t.not(next.random, ra.random);
+});
+
+test("globals never survive between calls", async (t) => {
+  const c = await Deployed.of("status");
+  c.run("init", { owner: "o.test.near" });
+  t.is(json(c.run("touch_global")), "fresh");
+  t.is(json(c.run("touch_global")), "fresh");
+});
+
+test("GasExceeded when the prepaid gas runs out, burning all of it", async (t) => {
+  const c = await Deployed.of("status");
+  c.run("init", { owner: "o.test.near" });
+  t.is(
+    json(c.run("burn", { iterations: 1000 })),
+    (() => {
+      let x = 0;
+      for (let i = 0; i < 1000; i++) x = (x * 31 + i) % 1000003;
+      return x;
+    })(),
+  );
+  const out = c.run("burn", { iterations: 1e9 }, { prepaidGas: 30n * TGAS });
+  t.is(executionError(out), "Exceeded the prepaid gas.");
+  t.is(out.gasBurnt, 30n * TGAS);
+  const tiny = c.run("get_owner", {}, { prepaidGas: TGAS / 2n });
+  t.is(executionError(tiny), "Exceeded the prepaid gas.");
+});
+
+test("a call on a ~100 KB contract takes a few milliseconds", async (t) => {
+  const c = await Deployed.of("status");
+  c.run("init", { owner: "o.test.near" });
+  for (let i = 0; i < 20; i++) c.run("set_status", { message: `warm ${i}` });
+  const n = 100;
+  const start = performance.now();
+  for (let i = 0; i < n; i++) c.run("set_status", { message: `m${i}` });
+  const perCall = (performance.now() - start) / n;
+  t.log(`set_status on a ${(c.code.length / 1024).toFixed(0)} KB bundle: ${perCall.toFixed(2)} ms/call`);
+  t.true(perCall < 20);
+});
