@@ -106,6 +106,7 @@ test("markdown: renders the common constructs, including an unclosed fence mid-s
 
 test("markdown: intraword underscores are not emphasis (snake_case, __dunder__)", (t) => {
   t.deepEqual(tagsOf("window.__xss = 1 and snake_case_name"), ["p"]);
+  t.deepEqual(tagsOf("<script>window.__xss = 1</script> window.__xss = 2"), ["p"]);
   t.deepEqual(tagsOf("__strong__ and _em_"), ["p", "strong", "em"]);
 });
 
