@@ -86,7 +86,7 @@ test("panics arrive as typed errors, in calls and views", async (t) => {
   const viewErr = await t.throwsAsync(contract.view("fail_view"));
   t.regex(viewErr?.message ?? "", /Smart contract panicked: explicit panic/);
   const missing = await t.throwsAsync(contract.view("no_such_method"));
-  t.regex(missing?.message ?? "", /MethodNotFound/);
+  t.regex(missing?.message ?? "", /MethodNotFound|method is not found/);
 });
 
 test("cross-contract call with callback, success and failure branches", async (t) => {
