@@ -39,7 +39,10 @@ test.after.always(async () => {
   await node?.close();
 });
 
-async function newAccount(prefix: string, amount = "10"): Promise<{ account: Account; key: KeyPair }> {
+async function newAccount(
+  prefix: string,
+  amount: `${number}` = "10",
+): Promise<{ account: Account; key: KeyPair }> {
   const key = KeyPair.fromRandom("ed25519");
   await root.createSubAccount({
     accountOrPrefix: prefix,

@@ -100,18 +100,23 @@ test("cross-contract call with callback, success and failure branches", async (t
     cross,
     "call_other",
     { target: target.accountId, method: "get_owner", args: {} },
-    { gas: "200000000000000" },
+    { gas: 200_000_000_000_000n },
   );
   t.is(ok, 'success:get_owner:"o.test.near"');
   const failed = await root.call(
     cross,
     "call_other",
     { target: target.accountId, method: "fail", args: { message: "x" } },
-    { gas: "200000000000000" },
+    { gas: 200_000_000_000_000n },
   );
   t.is(failed, "failure:fail");
   t.is(await cross.view("get_last_result"), "failure:fail");
-  const both = await root.call(cross, "call_both", { target: target.accountId }, { gas: "200000000000000" });
+  const both = await root.call(
+    cross,
+    "call_both",
+    { target: target.accountId },
+    { gas: 200_000_000_000_000n },
+  );
   t.is(both, 'ok:"o.test.near",failed');
 });
 
@@ -125,7 +130,7 @@ test("a deposit attached to a failing cross-contract call comes back", async (t)
     "call_other",
     { target: target.accountId, method: "fail", args: { message: "x" } },
     {
-      gas: "200000000000000",
+      gas: 200_000_000_000_000n,
       attachedDeposit: near("1"),
     },
   );
@@ -168,9 +173,13 @@ test("patchStateRecords rewrites contract state and accounts", async (t) => {
 
 test("fastForward moves the chain ahead", async (t) => {
   const { worker } = t.context;
-  const before = await worker.provider.block({ finality: "final" });
+  // near-workspaces' provider type comes from its own near-api-js copy; only `block` is needed here.
+  const provider = worker.provider as unknown as {
+    block(q: object): Promise<{ header: { height: number; timestamp_nanosec: string } }>;
+  };
+  const before = await provider.block({ finality: "final" });
   await worker.provider.fastForward(1000);
-  const after = await worker.provider.block({ finality: "final" });
+  const after = await provider.block({ finality: "final" });
   t.true(after.header.height >= before.header.height + 1000);
   t.true(BigInt(after.header.timestamp_nanosec) > BigInt(before.header.timestamp_nanosec) + 999n * 10n ** 9n);
 });
