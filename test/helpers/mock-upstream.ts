@@ -207,6 +207,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     const cutAt = fault && "cutAfterChunks" in fault ? fault.cutAfterChunks : undefined;
     for (let i = 0; i < frames.length; i++) {
       if (cutAt !== undefined && i >= cutAt) {
+        await sleep(20); // let the frames already written reach the proxy first
         res.destroy(); // mid-stream cut: the socket dies without [DONE] or usage
         return;
       }
