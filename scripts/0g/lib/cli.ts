@@ -12,6 +12,7 @@ import {
   Contract,
   type ContractTransactionResponse,
   formatEther,
+  Interface,
   isAddress,
   JsonRpcProvider,
   parseEther,
@@ -259,22 +260,45 @@ export async function inferenceServiceName(ctx: Ctx): Promise<string> {
   return (info.fullName as string) || SERVICE_NAME;
 }
 
+const errorIfaces = [new Interface(LedgerManager.abi), new Interface(InferenceServing.abi)];
+
+/**
+ * The contract's custom error, decoded. ethers decodes it when the node returns the revert data
+ * as a hex string; Hardhat's JSON-RPC server nests it (`error.data.data`) for estimateGas, so we
+ * decode that form ourselves.
+ */
+export function decodeRevert(e: unknown): { name: string; args: unknown[] } | undefined {
+  const err = e as {
+    revert?: { name: string; args: unknown[] };
+    data?: unknown;
+    info?: { error?: { data?: unknown } };
+  };
+  if (err?.revert?.name) return { name: err.revert.name, args: [...err.revert.args] };
+  const nested = err?.info?.error?.data;
+  const candidates = [err?.data, nested, (nested as { data?: unknown } | undefined)?.data];
+  for (const data of candidates) {
+    if (typeof data !== "string" || !data.startsWith("0x") || data.length < 10) continue;
+    for (const iface of errorIfaces) {
+      try {
+        const parsed = iface.parseError(data);
+        if (parsed) return { name: parsed.name, args: [...parsed.args] };
+      } catch {}
+    }
+  }
+  return undefined;
+}
+
 export function revertName(e: unknown): string | undefined {
-  const err = e as { revert?: { name?: string }; info?: { error?: { message?: string } } };
-  return err?.revert?.name;
+  return decodeRevert(e)?.name;
 }
 
 /** Turns contract reverts and RPC failures into "what happened + what to do next". */
 export function explain(e: unknown): CliError {
   if (e instanceof CliError) return e;
-  const err = e as {
-    revert?: { name?: string; args?: unknown[] };
-    code?: string;
-    shortMessage?: string;
-    message?: string;
-  };
-  const args = (err.revert?.args ?? []) as bigint[];
-  switch (err.revert?.name) {
+  const err = e as { code?: string; shortMessage?: string; message?: string };
+  const revert = decodeRevert(e);
+  const args = (revert?.args ?? []) as bigint[];
+  switch (revert?.name) {
     case "LedgerNotExists":
       return new CliError(
         "this wallet has no 0G ledger yet",
@@ -307,6 +331,7 @@ export function explain(e: unknown): CliError {
       "fund the wallet address with 0G (testnet faucet: https://faucet.0g.ai)",
     );
   }
+  if (revert) return new CliError(`the contract rejected the call with ${revert.name}`);
   if (err.code === "CALL_EXCEPTION") {
     return new CliError(`the contract rejected the call: ${err.shortMessage ?? err.message}`);
   }

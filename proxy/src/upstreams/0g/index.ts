@@ -461,13 +461,27 @@ export class ZeroGUpstream implements Upstream {
 
   #sanitise(e: unknown): string {
     const err = e as { revert?: { name?: string }; shortMessage?: string; message?: string };
-    let msg = err.revert?.name
-      ? `contract reverted with ${err.revert.name}`
+    const reverted = err.revert?.name ?? this.#nestedRevert(e);
+    let msg = reverted
+      ? `contract reverted with ${reverted}`
       : (err.shortMessage ?? err.message ?? String(e));
     msg = msg.split("\n")[0] ?? "";
     const key = this.#c.privateKey.replace(/^0x/, "");
     msg = msg.split(key).join("[redacted]");
     return msg.length > 300 ? `${msg.slice(0, 300)}…` : msg;
+  }
+
+  /** Hardhat (and some RPCs) nest revert data as error.data.data; ethers then cannot name it. */
+  #nestedRevert(e: unknown): string | undefined {
+    const data = (e as { info?: { error?: { data?: { data?: unknown } } } }).info?.error?.data?.data;
+    if (typeof data !== "string" || !data.startsWith("0x")) return undefined;
+    for (const c of [this.#ledger, this.#inference]) {
+      try {
+        const parsed = c.interface.parseError(data);
+        if (parsed) return parsed.name;
+      } catch {}
+    }
+    return undefined;
   }
 }
 
