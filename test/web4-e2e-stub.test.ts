@@ -39,6 +39,7 @@ class Stubs {
   proxyDown = false;
   chats = 0;
   txs: string[] = [];
+  models: string[] = [];
 
   event(standard: string, event: string, data: unknown) {
     return `EVENT_JSON:${JSON.stringify({ standard, version: "1.0.0", event, data: [data] })}`;
@@ -228,7 +229,7 @@ class Stubs {
       : null;
   }
 
-  async proxy(path: string, req: IncomingMessage, res: ServerResponse) {
+  async proxy(path: string, req: IncomingMessage, res: ServerResponse, reqBody: string) {
     if (this.proxyDown) {
       res.socket?.destroy(); // as close to "connection refused" as a same-origin stub gets
       return;
@@ -236,6 +237,15 @@ class Stubs {
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     };
+    if (path === "/v1/models") {
+      return json(200, {
+        object: "list",
+        data: [
+          { id: "local-echo", object: "model" },
+          { id: "local-big", object: "model" },
+        ],
+      });
+    }
     const c = this.conv(req);
     if (!c) return json(401, { error: { message: "unknown conversation", type: "invalid_request_error" } });
     const usage = () => ({
@@ -261,6 +271,7 @@ class Stubs {
     }
     if (path === "/v1/chat/completions") {
       if (c.closed) return json(403, { error: { message: "conversation closed" } });
+      this.models.push(JSON.parse(reqBody).model);
       this.chats++;
       res.writeHead(200, { "content-type": "text/event-stream" });
       const reply = [
@@ -326,8 +337,7 @@ async function startServer(stubs: Stubs, assets: Record<string, { contentType: s
         }
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(reply));
       } else if (url.pathname.startsWith("/proxy/")) {
-        await body(req);
-        await stubs.proxy(url.pathname.slice("/proxy".length), req, res);
+        await stubs.proxy(url.pathname.slice("/proxy".length), req, res, await body(req));
       } else {
         // What web4_get does: the asset by path, index.html for "/" and unknown paths.
         const asset = (url.pathname !== "/" && assets[url.pathname]) || assets["/index.html"]!;
@@ -456,6 +466,8 @@ test("web4 app in Chromium: sign in, register, buy, start, chat (safe markdown, 
     () => document.querySelector('[data-testid="token-balance"]')?.textContent === "99.6 AIC",
   );
   await page.screenshot({ path: artifactPath("web4-phone-4-refunded.png"), fullPage: true });
+  t.true(await page.evaluate(() => document.documentElement.scrollWidth <= 390), "no sideways scrolling on a phone");
+  t.deepEqual(stubs.models, ["local-echo", "local-echo"], "the first listed model is the default");
   t.deepEqual(stubs.txs, [
     "storage_deposit",
     "buy_tokens_for_near",

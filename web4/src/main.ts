@@ -332,6 +332,18 @@ async function start() {
   $("prompt").focus();
 }
 
+/** The proxy requires a model id; the first one it lists is the default, the select overrides it. */
+async function ensureModel(): Promise<string> {
+  const select = $<HTMLSelectElement>("model");
+  if (select.options.length === 0) {
+    const models = await state.proxy!.models();
+    if (models.length === 0) throw new Error("the AI proxy lists no models");
+    select.replaceChildren(...models.map((m) => h("option", { value: m }, m)));
+    show(select, models.length > 1);
+  }
+  return select.value;
+}
+
 async function send(text: string) {
   const conv = state.conv;
   if (conv?.state !== "open" || !state.proxy) return;
@@ -352,9 +364,10 @@ async function send(text: string) {
   pollUsage(true);
   let frame = 0;
   try {
+    const model = await ensureModel();
     await state.proxy.chat(
       conv.secret,
-      { messages: [...history, { role: "user", content: text }] },
+      { model, messages: [...history, { role: "user", content: text }] },
       (delta) => {
         reply.content += delta;
         // Re-render markdown at most once a frame; the tree is rebuilt, never patched with HTML.
@@ -538,6 +551,7 @@ async function boot() {
     state.meta = { symbol: meta.symbol, decimals: meta.decimals };
     state.wallet = await createWallet(config, state.rpc);
     void state.token.config().then(renderPrice);
+    void ensureModel().catch(() => {}); // best effort now; send() retries and reports
     setStatus("");
     await afterAccountChange();
   } catch (e) {
