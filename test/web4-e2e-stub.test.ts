@@ -466,7 +466,10 @@ test("web4 app in Chromium: sign in, register, buy, start, chat (safe markdown, 
     () => document.querySelector('[data-testid="token-balance"]')?.textContent === "99.6 AIC",
   );
   await page.screenshot({ path: artifactPath("web4-phone-4-refunded.png"), fullPage: true });
-  t.true(await page.evaluate(() => document.documentElement.scrollWidth <= 390), "no sideways scrolling on a phone");
+  t.true(
+    await page.evaluate(() => document.documentElement.scrollWidth <= 390),
+    "no sideways scrolling on a phone",
+  );
   t.deepEqual(stubs.models, ["local-echo", "local-echo"], "the first listed model is the default");
   t.deepEqual(stubs.txs, [
     "storage_deposit",
