@@ -43,10 +43,18 @@ test("state survives a restart of `localnet start` on the same home dir", async 
   let provider = new JsonRpcProvider({ url: first.url });
   let root = new Account("test.near", provider, rootKey);
   const key = KeyPair.fromRandom("ed25519");
-  await root.createSubAccount({ accountOrPrefix: "kept", publicKey: key.getPublicKey(), nearToTransfer: nearToYocto("20") });
+  await root.createSubAccount({
+    accountOrPrefix: "kept",
+    publicKey: key.getPublicKey(),
+    nearToTransfer: nearToYocto("20"),
+  });
   const kept = new Account("kept.test.near", provider, key.toString() as `ed25519:${string}`);
   await kept.deployContract(readFileSync(await builtContract("status")));
-  const call = await root.callFunctionRaw({ contractId: "kept.test.near", methodName: "set_status", args: { message: "persisted" } });
+  const call = await root.callFunctionRaw({
+    contractId: "kept.test.near",
+    methodName: "set_status",
+    args: { message: "persisted" },
+  });
   const heightBefore = (await provider.viewBlock({ finality: "final" })).header.height;
   const balanceBefore = (await kept.getState()).balance.total;
   await stop(first.child);
@@ -58,10 +66,17 @@ test("state survives a restart of `localnet start` on the same home dir", async 
   t.true((await provider.viewBlock({ finality: "final" })).header.height >= heightBefore);
   t.is((await new Account("kept.test.near", provider).getState()).balance.total, balanceBefore);
   t.is(
-    await provider.callFunction({ contractId: "kept.test.near", method: "get_status", args: { account_id: "test.near" } }),
+    await provider.callFunction({
+      contractId: "kept.test.near",
+      method: "get_status",
+      args: { account_id: "test.near" },
+    }),
     "persisted",
   );
-  const status = await provider.viewTransactionStatus({ txHash: call.transaction.hash, accountId: "test.near" });
+  const status = await provider.viewTransactionStatus({
+    txHash: call.transaction.hash,
+    accountId: "test.near",
+  });
   t.deepEqual(status.status, call.status);
   // Nonces survived too: the same key keeps working after the restart.
   await root.transfer({ receiverId: "kept.test.near", amount: 1n });
