@@ -356,7 +356,7 @@ test.serial(
       const state = await w.token.viewStateRaw("STATE");
       return {
         free: BigInt(view.amount) - BigInt(view.storage_usage) * byteCost,
-        stateBytes: BigInt(state.reduce((n, { value }) => n + Buffer.from(value).length, 0)),
+        stateBytes: BigInt(state.reduce((n, { value }) => n + Buffer.from(value, "base64").length, 0)),
         usage: BigInt(view.storage_usage),
       };
     };

@@ -82,12 +82,11 @@ export async function deployToken(
   root: NearAccount,
   { register = true, supply = TOTAL_SUPPLY }: { register?: boolean; supply?: bigint } = {},
 ): Promise<World> {
-  const [owner, alice, bob, token] = await Promise.all([
-    newAccount(root, "owner"),
-    newAccount(root, "alice"),
-    newAccount(root, "bob"),
-    newAccount(root, "token", 50n * NEAR),
-  ]);
+  // Sequential: every account is created by root, and parallel transactions from one key race on nonces.
+  const owner = await newAccount(root, "owner");
+  const alice = await newAccount(root, "alice");
+  const bob = await newAccount(root, "bob");
+  const token = await newAccount(root, "token", 50n * NEAR);
   await token.deploy(readFileSync(await tokenBundle()));
   await owner.call(token, "new", {
     owner_id: owner.accountId,
@@ -171,8 +170,9 @@ export async function assertInvariant(t: ExecutionContext, world: World): Promis
   let balances = 0n;
   let escrow = 0n;
   for (const { key, value } of state) {
-    const k = Buffer.from(key).toString("utf8");
-    const v = Buffer.from(value).toString("utf8");
+    // near-workspaces hands state keys and values over base64-encoded, as the RPC does.
+    const k = Buffer.from(key, "base64").toString("utf8");
+    const v = Buffer.from(value, "base64").toString("utf8");
     if (k.startsWith("b")) balances += BigInt(v);
     else if (k.startsWith("c")) {
       const record = JSON.parse(v) as { a: string; f?: string };
