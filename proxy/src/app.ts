@@ -1,4 +1,5 @@
 // Builds the Hono app and its context: store, chain, upstreams, signer, metrics, recovery.
+import { setMaxListeners } from "node:events";
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { MemoryChainClient } from "./chain/memory.js";
@@ -71,7 +72,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     upstreams: await buildUpstreams(config.providers, env, options.upstreams),
     models: new Map(config.models.map((m) => [m.id, m])),
     signer: loadRefundSigner(env, config.refund.signer_key_file),
-    shutdown: new AbortController(),
+    shutdown: unboundedController(),
     inflight: new Set(),
   };
   await recoverStaleReservations(store, config.instance_id, logger);
@@ -142,4 +143,11 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
       await store.dispose();
     },
   };
+}
+
+/** Every in-flight upstream attempt listens on the shutdown signal: no listener cap warning. */
+function unboundedController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

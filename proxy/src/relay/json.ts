@@ -32,5 +32,6 @@ export async function relayJson(ctx: ProxyContext, answer: Answer, billing: Bill
     return await track;
   } finally {
     ctx.inflight.delete(track);
+    answer.release();
   }
 }

@@ -39,6 +39,17 @@ export function relayStream(
       clientGone = true;
     }
   };
+  // Events re-serialized from one upstream read, sent as one chunk (fewer web-stream hops).
+  let pending = "";
+  const queue = (text: string) => {
+    pending += text;
+  };
+  const flush = () => {
+    if (pending) send(encoder.encode(pending));
+    pending = "";
+  };
+  // When the client asked for usage the upstream bytes are forwarded untouched and only observed.
+  const passThrough = options.clientWantsUsage;
 
   const pump = async () => {
     ctx.metrics.activeStreams.inc();
@@ -51,7 +62,7 @@ export function relayStream(
         const data = event.data;
         if (data === "[DONE]") {
           done = true;
-          send(encoder.encode("data: [DONE]\n\n"));
+          if (!passThrough) queue("data: [DONE]\n\n");
           return;
         }
         let chunk: Chunk | undefined;
@@ -72,7 +83,8 @@ export function relayStream(
             if (!options.clientWantsUsage && (chunk.choices?.length ?? 0) === 0) return;
           }
         }
-        send(encoder.encode(event.event ? `event: ${event.event}\ndata: ${data}\n\n` : `data: ${data}\n\n`));
+        if (!passThrough)
+          queue(event.event ? `event: ${event.event}\ndata: ${data}\n\n` : `data: ${data}\n\n`);
       },
     });
     const idleMs = answer.route.retry.timeout_ms;
@@ -91,13 +103,16 @@ export function relayStream(
         const { done: end, value } = await reader.read();
         if (end) break;
         armIdle();
+        if (passThrough) send(value);
         parser.feed(decoder.decode(value, { stream: true }));
+        flush();
       }
       cut = !done && !usage;
     } catch {
       cut = true;
     } finally {
       clearTimeout(idle);
+      answer.release();
     }
 
     let cost: bigint;

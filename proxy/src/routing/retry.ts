@@ -17,6 +17,8 @@ export interface Answer {
   attempts: number;
   /** Aborts the answering attempt's upstream request (stream idle timeout, shutdown). */
   abort: () => void;
+  /** Detaches the attempt from the shutdown signal once its answer has been read. */
+  release: () => void;
 }
 
 export interface FailedAttempt {
@@ -40,11 +42,15 @@ export class RoutingError extends Error {
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
+    const wake = () => {
       clearTimeout(t);
       resolve();
-    });
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", wake);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", wake, { once: true });
   });
 
 /** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unparsable. */
@@ -138,6 +144,7 @@ export async function callWithRetries(
             hooks.signal?.removeEventListener("abort", onShutdown);
             controller.abort();
           },
+          release: () => hooks.signal?.removeEventListener("abort", onShutdown),
         };
       }
       hooks.signal?.removeEventListener("abort", onShutdown);

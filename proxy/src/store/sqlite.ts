@@ -1,6 +1,6 @@
 // Embedded durable ledger on SQLite (better-sqlite3). Amounts are TEXT (u128 does not fit in
 // SQLite's int64) and all arithmetic is BigInt inside IMMEDIATE transactions, so two proxy processes
-// sharing one file still serialize their ledger updates. WAL journal; synchronous FULL by default.
+// sharing one file still serialize their ledger updates. WAL journal; synchronous NORMAL by default (see config store.synchronous).
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
@@ -106,7 +106,7 @@ export class SqliteStore implements ConversationStore {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     this.#db = new Database(options.path);
     this.#db.pragma("journal_mode = WAL");
-    this.#db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+    this.#db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
     this.#db.pragma("busy_timeout = 5000");
     this.#db.pragma("foreign_keys = ON");
     this.#db.exec(schema);
