@@ -1,0 +1,366 @@
+// Shared conversation ledger on a NATS JetStream KV bucket, for proxies on several machines.
+//
+// Keys (amounts are base-10 strings: u128 does not fit a JSON number):
+//   c.<conversation_id>          the conversation: deposit, spent, reserved, status, the OPEN
+//                                reservations, settlements not yet written out ("settling"), refund
+//   x.<reservation>              reservation -> conversation pointer (settle gets only the id)
+//   s.<conversation_id>.<res>    one settled reservation (immutable once written)
+//
+// Every change to a conversation is one revision-checked `kv.update(key, value, revision)`
+// (compare-and-set) retried on conflict, so reserve/settle/close/refund are atomic per conversation
+// across any number of proxy processes and `0 <= spent + reserved <= deposit` always holds.
+// Open reservations live inside the conversation record, so a reservation and its effect on
+// `reserved` are written together: a process killed at any point loses no accounting; its
+// reservations stay open (with their owner) until startup recovery or a refund bills them.
+// Settling moves the reservation from `open` to `settling` in the same CAS as the ledger change; the
+// s.* record is written next and the `settling` entry dropped after, so a settle interrupted between
+// the two is completed by the next settle of that id and is never applied twice.
+import type { KV, KvEntry, NatsConnection } from "nats";
+import { StorageType } from "nats";
+import type { SignedRefund } from "../../../wire/index.js";
+import type {
+  ConversationState,
+  ConversationStore,
+  NewConversation,
+  Reservation,
+  ReserveResult,
+  Settlement,
+} from "./types.js";
+
+interface OpenRecord {
+  amount: string;
+  owner: string;
+  created_at: number;
+}
+
+interface SettlementRecord {
+  reserved: string;
+  charged: string;
+  settled_at: number;
+}
+
+interface ConversationRecord {
+  conversation_id: string;
+  receiver_id: string;
+  deposit: string;
+  spent: string;
+  reserved: string;
+  status: "open" | "closed";
+  created_at: number;
+  open: Record<string, OpenRecord>;
+  settling: Record<string, SettlementRecord>;
+  refund?: SignedRefund;
+}
+
+export interface JetStreamStoreOptions {
+  nc: NatsConnection;
+  bucket?: string;
+  replicas?: number;
+  /** Close the connection on dispose (the store opened it). */
+  ownsConnection?: boolean;
+  /** Give up after this many CAS conflicts in a row (a sign of a hot key; the caller sees an error). */
+  maxRetries?: number;
+}
+
+const WRONG_LAST_SEQUENCE = 10071;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function isConflict(e: unknown): boolean {
+  const err = e as { api_error?: { err_code?: number }; message?: string };
+  return err?.api_error?.err_code === WRONG_LAST_SEQUENCE || /wrong last sequence/i.test(err?.message ?? "");
+}
+
+/** KV keys allow [-/_=.A-Za-z0-9]; ids with other bytes (or dots, which split tokens) are encoded. */
+function keyPart(id: string): string {
+  return /^[-_A-Za-z0-9]{1,200}$/.test(id) ? id : `=${Buffer.from(id, "utf8").toString("base64url")}`;
+}
+
+function toState(r: ConversationRecord): ConversationState {
+  return {
+    conversation_id: r.conversation_id,
+    receiver_id: r.receiver_id,
+    deposit: BigInt(r.deposit),
+    spent: BigInt(r.spent),
+    reserved: BigInt(r.reserved),
+    status: r.status,
+    created_at: r.created_at,
+  };
+}
+
+function toSettlement(reservationId: string, conversationId: string, s: SettlementRecord): Settlement {
+  return {
+    reservation_id: reservationId,
+    conversation_id: conversationId,
+    reserved: BigInt(s.reserved),
+    charged: BigInt(s.charged),
+    settled_at: s.settled_at,
+  };
+}
+
+const json = <T>(entry: KvEntry | null): T | undefined =>
+  entry && entry.operation === "PUT" && entry.value.length > 0
+    ? (JSON.parse(decoder.decode(entry.value)) as T)
+    : undefined;
+
+export class JetStreamStore implements ConversationStore {
+  readonly #kv: KV;
+  readonly #nc: NatsConnection;
+  readonly #ownsConnection: boolean;
+  readonly #maxRetries: number;
+
+  private constructor(kv: KV, options: JetStreamStoreOptions) {
+    this.#kv = kv;
+    this.#nc = options.nc;
+    this.#ownsConnection = options.ownsConnection ?? false;
+    this.#maxRetries = options.maxRetries ?? 1000;
+  }
+
+  /** Opens (creating if needed) the ledger bucket: file storage, one value per key. */
+  static async open(options: JetStreamStoreOptions): Promise<JetStreamStore> {
+    const js = options.nc.jetstream();
+    const kv = await js.views.kv(options.bucket ?? "aiproxy_ledger", {
+      history: 1,
+      replicas: options.replicas ?? 1,
+      storage: StorageType.File,
+    });
+    return new JetStreamStore(kv, options);
+  }
+
+  #conversationKey(id: string): string {
+    return `c.${keyPart(id)}`;
+  }
+
+  async #read(conversationId: string): Promise<{ record: ConversationRecord; revision: number } | undefined> {
+    const entry = await this.#kv.get(this.#conversationKey(conversationId));
+    const record = json<ConversationRecord>(entry);
+    return record && entry ? { record, revision: entry.revision } : undefined;
+  }
+
+  /**
+   * Compare-and-set loop: read, let `change` decide (return the new record, or undefined to leave it),
+   * write with the read revision, retry from the read on a conflict.
+   */
+  async #mutate<T>(
+    conversationId: string,
+    change: (record: ConversationRecord) => { next?: ConversationRecord; result: T },
+    missing: () => T,
+  ): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.#read(conversationId);
+      if (!current) return missing();
+      const { next, result } = change(structuredClone(current.record));
+      if (!next) return result;
+      try {
+        await this.#kv.update(
+          this.#conversationKey(conversationId),
+          encoder.encode(JSON.stringify(next)),
+          current.revision,
+        );
+        return result;
+      } catch (e) {
+        if (!isConflict(e) || attempt >= this.#maxRetries) throw e;
+        // Another proxy won the race; a short random pause spreads out a herd on one hot key.
+        if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt)));
+      }
+    }
+  }
+
+  async ensureConversation(init: NewConversation): Promise<ConversationState> {
+    const record: ConversationRecord = {
+      conversation_id: init.conversation_id,
+      receiver_id: init.receiver_id,
+      deposit: init.deposit.toString(),
+      spent: "0",
+      reserved: "0",
+      status: "open",
+      created_at: Date.now(),
+      open: {},
+      settling: {},
+    };
+    try {
+      await this.#kv.create(
+        this.#conversationKey(init.conversation_id),
+        encoder.encode(JSON.stringify(record)),
+      );
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+      // First writer wins: someone (maybe another proxy) inserted it already.
+    }
+    const stored = await this.#read(init.conversation_id);
+    if (!stored) throw new Error(`conversation ${init.conversation_id} vanished from the ledger bucket`);
+    return toState(stored.record);
+  }
+
+  async getConversation(conversationId: string): Promise<ConversationState | undefined> {
+    const current = await this.#read(conversationId);
+    return current ? toState(current.record) : undefined;
+  }
+
+  async reserve(request: {
+    conversation_id: string;
+    reservation_id: string;
+    amount: bigint;
+    owner: string;
+  }): Promise<ReserveResult> {
+    // The pointer first: if the process dies right after, it points at nothing and is harmless.
+    await this.#kv.put(`x.${keyPart(request.reservation_id)}`, encoder.encode(request.conversation_id));
+    return this.#mutate<ReserveResult>(
+      request.conversation_id,
+      (r) => {
+        const state = toState(r);
+        const free = state.deposit - state.spent - state.reserved;
+        if (r.status !== "open") return { result: { ok: false, reason: "closed", available: free } };
+        if (request.reservation_id in r.open || request.reservation_id in r.settling)
+          throw new Error(`reservation ${request.reservation_id} exists already`);
+        if (request.amount < 0n || request.amount > free)
+          return { result: { ok: false, reason: "insufficient", available: free } };
+        const reserved = state.reserved + request.amount;
+        r.reserved = reserved.toString();
+        r.open[request.reservation_id] = {
+          amount: request.amount.toString(),
+          owner: request.owner,
+          created_at: Date.now(),
+        };
+        return { next: r, result: { ok: true, state: { ...state, reserved } } };
+      },
+      () => ({ ok: false, reason: "not_found", available: 0n }),
+    );
+  }
+
+  async settle(reservationId: string, cost: bigint): Promise<Settlement | undefined> {
+    const pointer = await this.#kv.get(`x.${keyPart(reservationId)}`);
+    if (pointer?.operation !== "PUT") return undefined;
+    const conversationId = decoder.decode(pointer.value);
+    const settledKey = `s.${keyPart(conversationId)}.${keyPart(reservationId)}`;
+    const written = json<SettlementRecord>(await this.#kv.get(settledKey));
+    if (written) return toSettlement(reservationId, conversationId, written);
+
+    const outcome = await this.#mutate<SettlementRecord | "gone">(
+      conversationId,
+      (r) => {
+        const pending = r.settling[reservationId];
+        if (pending) return { result: pending };
+        const open = r.open[reservationId];
+        if (!open) return { result: "gone" };
+        const amount = BigInt(open.amount);
+        const spent = BigInt(r.spent);
+        const reserved = BigInt(r.reserved);
+        const free = BigInt(r.deposit) - spent - reserved;
+        const want = cost < 0n ? 0n : cost;
+        // Usage above the reservation (a low prompt estimate) is collected only from unreserved balance.
+        const charged = want < amount + free ? want : amount + free;
+        const settlement = { reserved: open.amount, charged: charged.toString(), settled_at: Date.now() };
+        delete r.open[reservationId];
+        r.settling[reservationId] = settlement;
+        r.spent = (spent + charged).toString();
+        r.reserved = (reserved - amount).toString();
+        return { next: r, result: settlement };
+      },
+      () => "gone",
+    );
+    if (outcome === "gone") {
+      // Settled by a concurrent caller that finished everything meanwhile, or never reserved.
+      const late = json<SettlementRecord>(await this.#kv.get(settledKey));
+      return late ? toSettlement(reservationId, conversationId, late) : undefined;
+    }
+    try {
+      await this.#kv.create(settledKey, encoder.encode(JSON.stringify(outcome)));
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+    }
+    // The settlement is durable on its own key now; the journal entry can go.
+    await this.#mutate(
+      conversationId,
+      (r) => {
+        if (!(reservationId in r.settling)) return { result: undefined };
+        delete r.settling[reservationId];
+        return { next: r, result: undefined };
+      },
+      () => undefined,
+    );
+    return toSettlement(reservationId, conversationId, outcome);
+  }
+
+  async #conversationIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const key of await this.#kv.keys("c.*")) {
+      const part = key.slice(2);
+      ids.push(part.startsWith("=") ? Buffer.from(part.slice(1), "base64url").toString("utf8") : part);
+    }
+    return ids;
+  }
+
+  async openReservations(filter: { conversation_id?: string; owner?: string } = {}): Promise<Reservation[]> {
+    const ids = filter.conversation_id ? [filter.conversation_id] : await this.#conversationIds();
+    const out: Reservation[] = [];
+    for (const id of ids) {
+      const current = await this.#read(id);
+      if (!current) continue;
+      for (const [reservation_id, o] of Object.entries(current.record.open)) {
+        if (filter.owner !== undefined && o.owner !== filter.owner) continue;
+        out.push({
+          reservation_id,
+          conversation_id: id,
+          amount: BigInt(o.amount),
+          owner: o.owner,
+          created_at: o.created_at,
+        });
+      }
+      // A settle interrupted after its CAS is finished by settling again (idempotent, no charge).
+      for (const reservationId of Object.keys(current.record.settling)) await this.settle(reservationId, 0n);
+    }
+    return out.sort((a, b) => a.created_at - b.created_at);
+  }
+
+  async settlements(conversationId: string): Promise<Settlement[]> {
+    const out: Settlement[] = [];
+    const prefix = `s.${keyPart(conversationId)}.`;
+    const keys: string[] = [];
+    for await (const key of await this.#kv.keys(`${prefix}*`)) keys.push(key);
+    for (const key of keys) {
+      const s = json<SettlementRecord>(await this.#kv.get(key));
+      const part = key.slice(prefix.length);
+      const rid = part.startsWith("=") ? Buffer.from(part.slice(1), "base64url").toString("utf8") : part;
+      if (s) out.push(toSettlement(rid, conversationId, s));
+    }
+    const current = await this.#read(conversationId);
+    for (const [rid, s] of Object.entries(current?.record.settling ?? {}))
+      if (!out.some((x) => x.reservation_id === rid)) out.push(toSettlement(rid, conversationId, s));
+    return out.sort((a, b) => a.settled_at - b.settled_at || (a.reservation_id < b.reservation_id ? -1 : 1));
+  }
+
+  async closeConversation(conversationId: string): Promise<ConversationState | undefined> {
+    return this.#mutate<ConversationState | undefined>(
+      conversationId,
+      (r) => {
+        if (r.status === "closed") return { result: toState(r) };
+        r.status = "closed";
+        return { next: r, result: toState(r) };
+      },
+      () => undefined,
+    );
+  }
+
+  async getRefund(conversationId: string): Promise<SignedRefund | undefined> {
+    return (await this.#read(conversationId))?.record.refund;
+  }
+
+  async saveRefund(conversationId: string, refund: SignedRefund): Promise<SignedRefund> {
+    return this.#mutate<SignedRefund>(
+      conversationId,
+      (r) => {
+        if (r.refund) return { result: r.refund };
+        r.refund = { refund_message: refund.refund_message, signature: refund.signature };
+        return { next: r, result: r.refund };
+      },
+      () => {
+        throw new Error(`cannot save a refund for unknown conversation ${conversationId}`);
+      },
+    );
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#ownsConnection && !this.#nc.isClosed()) await this.#nc.drain().catch(() => {});
+  }
+}
