@@ -14,9 +14,13 @@ const { out } = program.opts<{ out?: string }>();
 const wallet = Wallet.createRandom();
 if (out) {
   writeFileSync(out, `${wallet.privateKey}\n`, { mode: 0o600, flag: "wx" });
-  process.stdout.write(`# key written to ${out}; run the proxy with:\nAIPROXY_REFUND_SIGNER_KEY_FILE=${out}\n`);
+  process.stdout.write(
+    `# key written to ${out}; run the proxy with:\nAIPROXY_REFUND_SIGNER_KEY_FILE=${out}\n`,
+  );
 } else {
-  process.stdout.write(`# keep this secret (proxy environment only):\nAIPROXY_REFUND_SIGNER_KEY=${wallet.privateKey}\n`);
+  process.stdout.write(
+    `# keep this secret (proxy environment only):\nAIPROXY_REFUND_SIGNER_KEY=${wallet.privateKey}\n`,
+  );
 }
 process.stdout.write(
   `# register this address with the token contract (owner only):\n#   set_refund_signers({"signers": ["${wallet.address}"]})\nREFUND_SIGNER_ADDRESS=${wallet.address}\n`,

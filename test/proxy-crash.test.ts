@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
 import { Wallet } from "ethers";
-import { refundSignerAddress } from "../wire/index.js";
 import { conversationIdFromSecret } from "../proxy/src/auth.js";
 import { SqliteStore } from "../proxy/src/store/sqlite.js";
+import { refundSignerAddress } from "../wire/index.js";
 import { startMockUpstream } from "./helpers/mock-upstream.js";
 import { newSecret, projectRootForProxy } from "./helpers/proxy-process.js";
 
@@ -19,11 +19,15 @@ test.after.always(() => {
 });
 
 function spawnProxy(configPath: string, signerKey: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "proxy/src/main.ts", "--config", configPath, "--port", "0"], {
-    cwd: projectRootForProxy,
-    env: { ...process.env, AIPROXY_REFUND_SIGNER_KEY: signerKey, AIPROXY_LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "proxy/src/main.ts", "--config", configPath, "--port", "0"],
+    {
+      cwd: projectRootForProxy,
+      env: { ...process.env, AIPROXY_REFUND_SIGNER_KEY: signerKey, AIPROXY_LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   children.add(child);
   child.on("exit", () => children.delete(child));
   return new Promise((resolve, reject) => {
@@ -84,14 +88,23 @@ test("T14 crash safety: kill -9 mid-stream, restart on the same SQLite file, the
     const done = await fetch(`${first.url}/v1/chat/completions`, {
       method: "POST",
       headers,
-      body: JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: "hi" }], max_tokens: 3 }),
+      body: JSON.stringify({
+        model: "mock-model",
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 3,
+      }),
     });
     t.is(done.status, 200);
     const completedCost = 12n + 2n * 3n;
     const res = await fetch(`${first.url}/v1/chat/completions`, {
       method: "POST",
       headers,
-      body: JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: "long" }], stream: true, max_tokens: 500 }),
+      body: JSON.stringify({
+        model: "mock-model",
+        messages: [{ role: "user", content: "long" }],
+        stream: true,
+        max_tokens: 500,
+      }),
     });
     const reader = res.body!.getReader();
     await reader.read();
@@ -112,18 +125,26 @@ test("T14 crash safety: kill -9 mid-stream, restart on the same SQLite file, the
 
     // Run 2: recovery bills the stale reservation exactly once; the conversation keeps working.
     const second = await spawnProxy(configPath, signer.privateKey);
-    const view = (await (await fetch(`${second.url}/v1/conversations/current`, { headers })).json()) as Record<string, string>;
+    const view = (await (
+      await fetch(`${second.url}/v1/conversations/current`, { headers })
+    ).json()) as Record<string, string>;
     t.is(view["reserved"], "0");
     t.is(view["spent"], (completedCost + stale).toString());
     t.is(BigInt(view["remaining"]!), deposit - completedCost - stale);
     const more = await fetch(`${second.url}/v1/chat/completions`, {
       method: "POST",
       headers,
-      body: JSON.stringify({ model: "mock-model", messages: [{ role: "user", content: "again" }], max_tokens: 2 }),
+      body: JSON.stringify({
+        model: "mock-model",
+        messages: [{ role: "user", content: "again" }],
+        max_tokens: 2,
+      }),
     });
     t.is(more.status, 200);
     const totalSpent = completedCost + stale + (12n + 2n * 2n);
-    const refund = (await (await fetch(`${second.url}/v1/conversations/refund`, { method: "POST", headers })).json()) as {
+    const refund = (await (
+      await fetch(`${second.url}/v1/conversations/refund`, { method: "POST", headers })
+    ).json()) as {
       refund_message: string;
       signature: string;
     };
@@ -134,7 +155,9 @@ test("T14 crash safety: kill -9 mid-stream, restart on the same SQLite file, the
 
     // Run 3: the signed refund survived the crash too, byte for byte; no settlement happened twice.
     const third = await spawnProxy(configPath, signer.privateKey);
-    const again = await (await fetch(`${third.url}/v1/conversations/refund`, { method: "POST", headers })).json();
+    const again = await (
+      await fetch(`${third.url}/v1/conversations/refund`, { method: "POST", headers })
+    ).json();
     t.deepEqual(again, refund);
     const blocked = await fetch(`${third.url}/v1/chat/completions`, {
       method: "POST",

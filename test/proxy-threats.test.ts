@@ -468,7 +468,9 @@ test("T13 secrets: client secret, upstream key and signer key never appear in lo
     const secret = tp.open(10_000n);
     const seen: string[] = [];
     const record = async (res: Response) => {
-      seen.push(JSON.stringify([...res.headers]), await res.text());
+      const headers: string[] = [];
+      res.headers.forEach((v, k) => headers.push(`${k}: ${v}`));
+      seen.push(headers.join("\n"), await res.text());
     };
     await record(await chat(tp, secret, {}));
     await record(await chat(tp, secret, { stream: true }));

@@ -5,6 +5,8 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+// Scale-out (NATS JetStream store, NATS transport, async jobs): schemas live in nats/config.ts.
+import { jobsSchema, natsSchema, scaleOutSettings, storeJetStreamFields } from "./nats/config.js";
 
 const u128String = z
   .union([z.string(), z.number().int().nonnegative()])
@@ -92,7 +94,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   store: z
     .strictObject({
-      type: z.enum(["sqlite"]).default("sqlite"),
+      /** `jetstream`: the shared ledger in a NATS JetStream KV bucket (needs nats.servers). */
+      type: z.enum(["sqlite", "jetstream"]).default("sqlite"),
       /** `:memory:` keeps nothing across restarts (tests only). */
       path: z.string().default("./.aiproxy/ledger.sqlite"),
       /**
@@ -101,8 +104,11 @@ export const configSchema = z.strictObject({
        * an fsync (~0.3 ms here, far more on network disks) on the request path.
        */
       synchronous: z.enum(["full", "normal"]).default("normal"),
+      ...storeJetStreamFields, // scale-out
     })
     .prefault({}),
+  nats: natsSchema.prefault({}), // scale-out
+  jobs: jobsSchema.prefault({}), // scale-out
   metering: z
     .strictObject({
       default_max_tokens: z.coerce.number().int().positive().default(1024),
@@ -248,6 +254,7 @@ export const settings: Setting[] = [
     flag: "--upstream-timeout-ms <ms>",
     describe: "per-attempt timeout",
   },
+  ...scaleOutSettings,
 ];
 
 /** The flag's camelCase key as commander stores it. */
