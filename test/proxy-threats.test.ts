@@ -469,7 +469,9 @@ test("T13 secrets: client secret, upstream key and signer key never appear in lo
     const seen: string[] = [];
     const record = async (res: Response) => {
       const headers: string[] = [];
-      res.headers.forEach((v, k) => headers.push(`${k}: ${v}`));
+      res.headers.forEach((v, k) => {
+        headers.push(`${k}: ${v}`);
+      });
       seen.push(headers.join("\n"), await res.text());
     };
     await record(await chat(tp, secret, {}));
