@@ -19,7 +19,9 @@ const toolchainDir = join(projectRoot, "node_modules", "near-sdk-js", "lib", "cl
  * `source` must live inside this project (babel resolves its plugins from the source's folder).
  */
 export async function buildContract(source, outDir = join(dirname(dirname(resolve(source))), "build")) {
-  const name = basename(source).replace(/\.(ts|js)$/, "") === "index" ? basename(dirname(dirname(resolve(source)))) : basename(source).replace(/\.(ts|js)$/, "");
+  // contracts/<name>/src/index.ts is named after its folder; any other file after itself.
+  const file = basename(source).replace(/\.(ts|js)$/, "");
+  const name = file === "index" ? basename(dirname(dirname(resolve(source)))) : file;
   const wasmTarget = join(outDir, `${name}.wasm`);
   await run(process.execPath, [sdkCli, "createJsFileWithRollup", relative(projectRoot, resolve(source)), relative(projectRoot, wasmTarget)], {
     cwd: projectRoot,

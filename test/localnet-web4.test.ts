@@ -3,7 +3,6 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import test from "ava";
 import { Account, JsonRpcProvider, KeyPair, nearToYocto } from "near-api-js";
-// @ts-expect-error contracts/build.mjs is plain JS without type declarations
 import { buildContract } from "../contracts/build.mjs";
 import { startLocalnet } from "../localnet/src/index.js";
 import { projectRoot } from "./helpers/localnet.js";

@@ -12,7 +12,7 @@ import type { NodeIdentity } from "./rpc/node-info.js";
 import { createRpcServer } from "./rpc/server.js";
 import { loadContractRuntime } from "./runtime-loader.js";
 import type { ContractRuntime } from "./vm/types.js";
-import { createWeb4Handler } from "./web4/gateway.js";
+import { createWeb4Handler, type Web4LocalFiles } from "./web4/gateway.js";
 
 export interface LocalnetOptions {
   /** Home dir: validator_key.json and the chain log live here. Without it the chain lives in memory only. */
@@ -24,6 +24,11 @@ export interface LocalnetOptions {
   /** Serve this contract's web4_get on web4Port (and on GET requests to the RPC port). */
   web4Contract?: string;
   web4Port?: number;
+  /**
+   * Paths the gateway answers itself with JSON before asking the contract: localnet-only helpers
+   * such as `npm start`'s /_localnet/dev-accounts.json, which must never live in contract state.
+   */
+  web4Files?: Web4LocalFiles;
   loadRuntime?: () => Promise<ContractRuntime>;
 }
 
@@ -66,7 +71,9 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
     rpcAddr: "",
     startedAt: Date.now(),
   };
-  const web4 = options.web4Contract ? createWeb4Handler(chain, options.web4Contract) : undefined;
+  const web4 = options.web4Contract
+    ? createWeb4Handler(chain, options.web4Contract, options.web4Files)
+    : undefined;
   const rpc = createRpcServer(chain, node, web4);
   const port = await listen(rpc, options.port ?? 0, host);
   node.rpcAddr = `${host}:${port}`;

@@ -3,7 +3,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-// @ts-expect-error contracts/build.mjs is plain JS without type declarations
 import { buildContract } from "../../contracts/build.mjs";
 import { projectRoot } from "./localnet.js";
 

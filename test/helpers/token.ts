@@ -6,7 +6,6 @@ import { join } from "node:path";
 import type { ExecutionContext } from "ava";
 import { Wallet } from "ethers";
 import { type NearAccount, Worker } from "near-workspaces";
-// @ts-expect-error contracts/build.mjs is plain JS without type declarations
 import { buildContract } from "../../contracts/build.mjs";
 import { builtContract } from "./contracts.js";
 import { projectRoot, useLocalnet } from "./localnet.js";

@@ -40,8 +40,22 @@ export async function handleRpc(chain: Chain, node: NodeIdentity, body: string):
   }
 }
 
+// nearcore's RPC allows every origin by default (cors_allowed_origins ["*"]); browser wallets and
+// web4 apps served from another port depend on it.
+const CORS_HEADERS = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "POST, GET, OPTIONS",
+  "access-control-allow-headers": "content-type",
+  "access-control-max-age": "3600",
+};
+
 export function createRpcServer(chain: Chain, node: NodeIdentity, fallback?: FallbackHandler): Server {
   return createServer((req, res) => {
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, CORS_HEADERS);
+      res.end();
+      return;
+    }
     if (req.method !== "POST") {
       if (fallback) return fallback(req, res);
       res.writeHead(req.url === "/status" ? 200 : 404, { "content-type": "application/json" });
@@ -51,7 +65,7 @@ export function createRpcServer(chain: Chain, node: NodeIdentity, fallback?: Fal
     readBody(req)
       .then((body) => handleRpc(chain, node, body))
       .then((text) => {
-        res.writeHead(200, { "content-type": "application/json" });
+        res.writeHead(200, { "content-type": "application/json", ...CORS_HEADERS });
         res.end(text);
       })
       .catch((err) => {

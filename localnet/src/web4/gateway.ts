@@ -13,8 +13,17 @@ interface Web4Response {
   cacheControl?: string;
 }
 
-export function createWeb4Handler(chain: Chain, contractId: string) {
+/** Path -> JSON body the gateway serves itself (computed per request). */
+export type Web4LocalFiles = Record<string, () => unknown>;
+
+export function createWeb4Handler(chain: Chain, contractId: string, localFiles: Web4LocalFiles = {}) {
   return (req: IncomingMessage, res: ServerResponse): void => {
+    const local = localFiles[new URL(req.url ?? "/", "http://localhost").pathname];
+    if (local) {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(JSON.stringify(local()));
+      return;
+    }
     serve(chain, contractId, req)
       .then(({ status, headers, body }) => {
         res.writeHead(status, headers);

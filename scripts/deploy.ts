@@ -1,0 +1,114 @@
+// `npm run deploy -- --network testnet --contract ai.you.testnet …`: deploys and configures the token
+// contract on testnet or mainnet with the same idempotent steps `npm start` runs on localnet.
+// Re-running it only does what the chain is missing.
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { Command } from "commander";
+import { getAddress } from "ethers";
+import { Account, JsonRpcProvider, type KeyPairString, nearToYocto } from "near-api-js";
+import { buildWeb4Bundle, describeBundle } from "../web4/bundle.js";
+import { deployToken, ensureSubAccount } from "./lib/deploy.js";
+
+const RPC: Record<string, string> = {
+  testnet: "https://rpc.testnet.near.org",
+  mainnet: "https://rpc.mainnet.near.org",
+};
+
+function credentials(network: string, accountId: string, keyFile?: string): KeyPairString {
+  const path = keyFile ?? join(homedir(), ".near-credentials", network, `${accountId}.json`);
+  if (!existsSync(path)) {
+    throw new Error(
+      `no key for ${accountId} at ${path}. Log in with near-cli-rs (\`near account import-account\`) or pass --key-file.`,
+    );
+  }
+  const json = JSON.parse(readFileSync(path, "utf8")) as { private_key?: string; secret_key?: string };
+  const key = json.private_key ?? json.secret_key;
+  if (!key?.startsWith("ed25519:")) throw new Error(`${path} holds no ed25519 private_key`);
+  return key as KeyPairString;
+}
+
+const program = new Command("deploy")
+  .requiredOption("--network <network>", "testnet | mainnet")
+  .requiredOption(
+    "--contract <account>",
+    "the token contract account (created as a sub-account of --parent if missing)",
+  )
+  .requiredOption("--proxy-url <url>", "public URL of your proxy, written into the app's config.json")
+  .requiredOption(
+    "--refund-signer <address...>",
+    "0x address(es) of the proxy's refund key (npm run keys:refund-signer)",
+  )
+  .option("--parent <account>", "creates --contract under this account when it does not exist")
+  .option("--initial-balance <near>", "NEAR sent to a newly created contract account", "10")
+  .option("--wasm <path>", "contract WASM (npm run build:wasm)", "contracts/token/build/token.wasm")
+  .option(
+    "--total-supply <units>",
+    "initial supply in base units, minted to the contract account",
+    "1000000000000",
+  )
+  .option("--price <yocto>", "yoctoNEAR per token base unit for buy_tokens_for_near", "1000000000000000000")
+  .option("--rpc <url>", "NEAR RPC URL (defaults to the public one for --network)")
+  .option("--key-file <path>", "key of --contract (default ~/.near-credentials/<network>/<contract>.json)")
+  .option("--no-web4", "skip building and posting the web app");
+
+async function main() {
+  const opts = program.parse().opts();
+  const network = String(opts.network);
+  if (!(network in RPC)) throw new Error("--network must be testnet or mainnet");
+  const rpcUrl = opts.rpc ?? RPC[network];
+  const provider = new JsonRpcProvider({ url: rpcUrl });
+  if (!existsSync(opts.wasm)) {
+    throw new Error(
+      `${opts.wasm} is missing: run \`npm run build:wasm\` (it says how to install near-sdk-js's toolchain)`,
+    );
+  }
+  const signers = (opts.refundSigner as string[]).map((a) => getAddress(a));
+
+  console.log(`[1/3] account ${opts.contract} on ${network}`);
+  let contractKey: KeyPairString | undefined;
+  try {
+    contractKey = credentials(network, opts.contract, opts.keyFile);
+  } catch (err) {
+    if (!opts.parent) throw err;
+  }
+  if (opts.parent) {
+    const parent = new Account(opts.parent, provider, credentials(network, opts.parent));
+    contractKey = await ensureSubAccount(
+      parent,
+      provider,
+      opts.contract,
+      nearToYocto(opts.initialBalance as `${number}`),
+      contractKey,
+    );
+    console.log(
+      `  key of ${opts.contract}: save it to ~/.near-credentials/${network}/${opts.contract}.json if new`,
+    );
+  }
+  const contract = new Account(opts.contract, provider, contractKey as KeyPairString);
+
+  let bundle: Awaited<ReturnType<typeof buildWeb4Bundle>> | undefined;
+  if (opts.web4) {
+    console.log("[2/3] building the web app");
+    bundle = await buildWeb4Bundle({ network: network as "testnet" | "mainnet", quiet: true });
+    console.log(describeBundle(bundle));
+  }
+
+  console.log("[3/3] contract");
+  await deployToken({
+    provider,
+    contract,
+    code: readFileSync(opts.wasm),
+    totalSupply: opts.totalSupply,
+    tokenPrice: opts.price,
+    refundSigners: signers,
+    web4Config: { proxy_url: opts.proxyUrl, network, rpc_url: rpcUrl },
+    bundle: bundle?.assets,
+  });
+  console.log(`done: https://${opts.contract}.page (web4) · proxy ${opts.proxyUrl}`);
+}
+
+main().catch((err) => {
+  console.error(`deploy failed: ${err instanceof Error ? err.message : err}`);
+  process.exit(1);
+});
