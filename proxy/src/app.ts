@@ -11,6 +11,7 @@ import { ConversationService } from "./conversations.js";
 import { ApiError } from "./errors.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
+import { createScaleOut } from "./nats/scaleout.js";
 import { recoverStaleReservations } from "./recovery.js";
 import { loadRefundSigner } from "./refunds/signer.js";
 import { chatRoutes } from "./routes/chat.js";
@@ -59,8 +60,12 @@ function chainFor(config: ProxyConfig): ChainClient {
 export async function createProxy(config: ProxyConfig, options: CreateProxyOptions = {}): Promise<AiProxy> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger(config.log_level);
+  // Scale-out: NATS connection, JetStream store, NATS transport and jobs, when configured.
+  const scaleOut = await createScaleOut(config, { logger, needStore: options.store === undefined });
   const store =
-    options.store ?? new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous });
+    options.store ??
+    scaleOut.store ??
+    new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous });
   const chain = options.chain ?? chainFor(config);
   const context: ProxyContext = {
     config,
@@ -102,6 +107,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   modelRoutes(app, context);
   chatRoutes(app, context);
   conversationRoutes(app, context);
+  await scaleOut.start(context, app); // scale-out: /v1/jobs, NATS subjects, job worker
 
   app.notFound((c) =>
     c.json(
@@ -137,10 +143,12 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     context,
     async close(timeoutMs = 10_000) {
       context.shutdown.abort();
+      await scaleOut.stop(timeoutMs); // scale-out: no new NATS requests or jobs
       const deadline = new Promise((r) => setTimeout(r, timeoutMs).unref());
       await Promise.race([Promise.allSettled([...context.inflight]), deadline]);
       for (const u of context.upstreams.values()) await u.close?.().catch(() => {});
       await store.dispose();
+      await scaleOut.close(); // scale-out
     },
   };
 }

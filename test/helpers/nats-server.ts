@@ -175,3 +175,49 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const scheme = options.tls ? "tls" : "nats";
   return { url: `${scheme}://127.0.0.1:${port}`, port, dir, caFile, stop };
 }
+
+export interface ChildProxy {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  /** SIGKILL (a crash) or SIGTERM (graceful); resolves when the process is gone. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Runs `proxy/src/main.ts --config <file>` as a child process; resolves once it prints its URL. */
+export async function spawnProxy(configFile: string, env: Record<string, string> = {}): Promise<ChildProxy> {
+  const child = spawn(process.execPath, ["--import", "tsx", "proxy/src/main.ts", "--config", configFile], {
+    cwd: new URL("../..", import.meta.url).pathname,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`proxy did not start:\n${out}`)), 30_000);
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      const m = /"msg":"aiproxy ready","url":"([^"]+)"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`proxy exited (${code}):\n${out}`));
+    });
+  });
+  return {
+    url,
+    child,
+    output: () => out,
+    async kill(signal: NodeJS.Signals = "SIGKILL") {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill(signal);
+      await exited;
+    },
+  };
+}

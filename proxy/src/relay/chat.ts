@@ -40,10 +40,21 @@ export function routingToApiError(e: RoutingError): ApiError {
   }
 }
 
+/** Scale-out (async jobs): options for callers other than the HTTP route. */
+export interface ChatOptions {
+  /**
+   * Bill this existing open reservation instead of reserving anew. Jobs reserve at submit with the
+   * job id for exactly this body; a redelivered job settles the same id again, and settle is
+   * idempotent, so a job is billed once.
+   */
+  reservedAs?: string;
+}
+
 export async function completeChat(
   ctx: ProxyContext,
   conversationId: string,
   body: Record<string, unknown>,
+  options: ChatOptions = {},
 ): Promise<Response> {
   if (ctx.shutdown.signal.aborted) throw errors.shuttingDown();
   const request = parseChatRequest(body);
@@ -57,17 +68,19 @@ export async function completeChat(
     defaultMaxTokens: ctx.config.metering.default_max_tokens,
     charsPerToken: ctx.config.metering.chars_per_token,
   });
-  const reservationId = randomUUID();
-  const reserved = await ctx.store.reserve({
-    conversation_id: conversationId,
-    reservation_id: reservationId,
-    amount: q.amount,
-    owner: ctx.config.instance_id,
-  });
-  if (!reserved.ok) {
-    if (reserved.reason === "closed") throw errors.conversationClosed();
-    if (reserved.reason === "not_found") throw errors.unknownConversation();
-    throw errors.insufficientQuota(q.amount, reserved.available);
+  const reservationId = options.reservedAs ?? randomUUID();
+  if (options.reservedAs === undefined) {
+    const reserved = await ctx.store.reserve({
+      conversation_id: conversationId,
+      reservation_id: reservationId,
+      amount: q.amount,
+      owner: ctx.config.instance_id,
+    });
+    if (!reserved.ok) {
+      if (reserved.reason === "closed") throw errors.conversationClosed();
+      if (reserved.reason === "not_found") throw errors.unknownConversation();
+      throw errors.insufficientQuota(q.amount, reserved.available);
+    }
   }
 
   const billing = {

@@ -1,0 +1,65 @@
+// Async job records and the view clients get (HTTP GET /v1/jobs/{id}, NATS <prefix>.jobs.get).
+import type { OpenAiErrorBody } from "../errors.js";
+
+export type JobStatus = "queued" | "running" | "succeeded" | "failed";
+
+/** Stored in the jobs KV bucket under the job id; the bucket's TTL expires it. */
+export interface JobRecord {
+  id: string;
+  /** sha256(secret): only the conversation that submitted a job can read it. */
+  conversation_id: string;
+  model: string;
+  status: JobStatus;
+  /** Unix seconds, like OpenAI's `created`. */
+  created_at: number;
+  updated_at: number;
+  completed_at?: number;
+  /** Deliveries so far (more than 1: a worker died or shut down mid-job). */
+  attempts: number;
+  /** The reservation made at submit, token units as a string. */
+  reserved: string;
+  completion?: Record<string, unknown>;
+  usage?: unknown;
+  /** What the conversation was charged for this job (once), token units as a string. */
+  billed?: string;
+  error?: OpenAiErrorBody["error"];
+}
+
+/** The queued message: everything a worker needs (never the secret). */
+export interface JobMessage {
+  job_id: string;
+  conversation_id: string;
+  body: Record<string, unknown>;
+}
+
+export interface JobView {
+  id: string;
+  object: "chat.completion.job";
+  status: JobStatus;
+  model: string;
+  created_at: number;
+  completed_at: number | null;
+  attempts: number;
+  completion: Record<string, unknown> | null;
+  usage: unknown;
+  billed: string | null;
+  error: OpenAiErrorBody["error"] | null;
+}
+
+export function toView(r: JobRecord): JobView {
+  return {
+    id: r.id,
+    object: "chat.completion.job",
+    status: r.status,
+    model: r.model,
+    created_at: r.created_at,
+    completed_at: r.completed_at ?? null,
+    attempts: r.attempts,
+    completion: r.completion ?? null,
+    usage: r.usage ?? null,
+    billed: r.billed ?? null,
+    error: r.error ?? null,
+  };
+}
+
+export const isTerminal = (s: JobStatus) => s === "succeeded" || s === "failed";

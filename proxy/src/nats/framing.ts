@@ -1,0 +1,56 @@
+// The NATS reply framing, shared by the proxy (server side) and the client helper.
+//
+// Request: subject <prefix>.chat.completions (or .jobs.submit / .jobs.get), header
+// `Authorization: Bearer <secret>`, payload = the OpenAI JSON body (jobs.get: the job id).
+// Replies go to the request's reply inbox; every reply message carries `Aiproxy-Status` (the HTTP
+// status the same request gets over HTTP) and `Aiproxy-Event`:
+//   result  the whole answer (non-streaming completion, job view), a single message
+//   chunk   one SSE event of a streaming completion: payload = the event's `data` (a chunk JSON)
+//   error   OpenAI error shape {"error":{message,type,param,code}}; Retry-After copied when present
+//   end     empty payload: nothing follows. Ends every stream and follows every error, so nats.js
+//           `requestMany(..., { strategy: RequestStrategy.SentinelMsg })` stops on it by itself.
+// SSE's `data: [DONE]` is not forwarded: `end` replaces it.
+import { headers, type MsgHdrs } from "nats";
+import { ApiError, type OpenAiErrorBody } from "../errors.js";
+
+export const STATUS_HEADER = "Aiproxy-Status";
+export const EVENT_HEADER = "Aiproxy-Event";
+export const RETRY_AFTER_HEADER = "Retry-After";
+export type ReplyEvent = "result" | "chunk" | "error" | "end";
+
+export function subjectsFor(prefix: string) {
+  return {
+    chat: `${prefix}.chat.completions`,
+    jobSubmit: `${prefix}.jobs.submit`,
+    jobGet: `${prefix}.jobs.get`,
+    /** The work-queue stream's subject (internal: workers pull from it). */
+    jobRun: `${prefix}.jobs.run`,
+  };
+}
+
+export function replyHeaders(status: number, event: ReplyEvent, extra: Record<string, string> = {}): MsgHdrs {
+  const h = headers();
+  h.set(STATUS_HEADER, String(status));
+  h.set(EVENT_HEADER, event);
+  for (const [k, v] of Object.entries(extra)) h.set(k, v);
+  return h;
+}
+
+const internal = (): OpenAiErrorBody => ({
+  error: { message: "internal proxy error", type: "server_error", param: null, code: "internal_error" },
+});
+
+/** The error as a client sees it over HTTP: ApiErrors as they are, anything else a bare 500. */
+export function errorReply(e: unknown): {
+  status: number;
+  body: OpenAiErrorBody;
+  headers: Record<string, string>;
+} {
+  if (e instanceof ApiError) {
+    const extra: Record<string, string> = {};
+    const retry = e.headers["retry-after"];
+    if (retry) extra[RETRY_AFTER_HEADER] = retry;
+    return { status: e.status, body: e.toJSON(), headers: extra };
+  }
+  return { status: 500, body: internal(), headers: {} };
+}

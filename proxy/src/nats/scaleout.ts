@@ -1,0 +1,84 @@
+// The one seam app.ts calls for scale-out: opens the NATS connection when the config asks for any
+// NATS feature, provides the JetStream store, then (once the proxy context exists) serves the chat
+// and job subjects, the /v1/jobs routes and the job worker. Without NATS config it does nothing.
+import type { Hono } from "hono";
+import type { NatsConnection, Subscription } from "nats";
+import { ConfigError, type ProxyConfig } from "../config.js";
+import type { ProxyContext } from "../context.js";
+import { serveJobs } from "../jobs/nats.js";
+import { jobRoutes } from "../jobs/routes.js";
+import { JobService } from "../jobs/service.js";
+import type { Logger } from "../logger.js";
+import { JetStreamStore } from "../store/jetstream.js";
+import type { ConversationStore } from "../store/types.js";
+import { connectNats } from "./connect.js";
+import { serveChat } from "./transport.js";
+
+export interface ScaleOut {
+  /** The JetStream store when store.type is `jetstream` (and the caller did not inject a store). */
+  store?: ConversationStore;
+  /** Routes and subscriptions; call once the context is built. */
+  start(ctx: ProxyContext, app: Hono): Promise<void>;
+  /** Stops taking NATS requests and jobs; waits for running handlers and jobs. */
+  stop(timeoutMs?: number): Promise<void>;
+  /** Closes the connection (after the store is disposed). */
+  close(): Promise<void>;
+}
+
+export async function createScaleOut(
+  config: ProxyConfig,
+  options: { logger: Logger; needStore: boolean },
+): Promise<ScaleOut> {
+  const wantStore = options.needStore && config.store.type === "jetstream";
+  const hasServers = config.nats.servers.length > 0;
+  if ((wantStore || config.jobs.enabled) && !hasServers)
+    throw new ConfigError(
+      `${wantStore ? "store.type jetstream" : "jobs.enabled"} needs nats.servers (AIPROXY_NATS_SERVERS)`,
+    );
+  if (!hasServers || !(wantStore || config.jobs.enabled || config.nats.transport)) {
+    return { start: async () => {}, stop: async () => {}, close: async () => {} };
+  }
+
+  const nc: NatsConnection = await connectNats({
+    ...config.nats,
+    name: config.nats.name ?? `aiproxy-${config.instance_id}`,
+  });
+  options.logger.info(
+    {
+      servers: config.nats.servers,
+      store: wantStore,
+      transport: config.nats.transport,
+      jobs: config.jobs.enabled,
+    },
+    "connected to NATS",
+  );
+  const store = wantStore
+    ? await JetStreamStore.open({ nc, bucket: config.store.bucket, replicas: config.store.replicas })
+    : undefined;
+  const subscriptions: Subscription[] = [];
+  const running = new Set<Promise<unknown>>();
+  let jobs: JobService | undefined;
+
+  return {
+    ...(store ? { store } : {}),
+    async start(ctx, app) {
+      const h = { nc, ctx };
+      if (config.jobs.enabled) {
+        jobs = await JobService.open(ctx, nc);
+        jobRoutes(app, ctx, jobs);
+        if (config.nats.transport) subscriptions.push(...serveJobs(h, jobs, running));
+        if (config.jobs.worker) await jobs.startWorker();
+      }
+      if (config.nats.transport) subscriptions.push(serveChat(h, running));
+      await nc.flush();
+    },
+    async stop(timeoutMs = 10_000) {
+      for (const s of subscriptions.splice(0)) s.unsubscribe();
+      const deadline = new Promise((r) => setTimeout(r, timeoutMs).unref());
+      await Promise.race([Promise.allSettled([...running, jobs?.stop(timeoutMs)]), deadline]);
+    },
+    async close() {
+      if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
+    },
+  };
+}
