@@ -258,7 +258,7 @@ export class JobService {
       m.nak();
       return;
     }
-    await this.#write({ ...record, status: "running", attempts: attempt });
+    await this.#write({ ...record, status: "running", attempts: attempt, worker: ctx.config.instance_id });
     // Heartbeat: the server redelivers only when this worker stops renewing (it died).
     const heartbeat = setInterval(() => m.working(), Math.max(200, Math.floor(cfg.ack_wait_ms / 3)));
     let timer: NodeJS.Timeout | undefined;
@@ -283,6 +283,7 @@ export class JobService {
         ...record,
         status: "succeeded",
         attempts: attempt,
+        worker: ctx.config.instance_id,
         completed_at: now(),
         completion,
         usage: completion["usage"] ?? null,

@@ -16,6 +16,8 @@ export interface JobRecord {
   completed_at?: number;
   /** Deliveries so far (more than 1: a worker died or shut down mid-job). */
   attempts: number;
+  /** instance_id of the proxy running (or that ran) the job; operators only, not in the view. */
+  worker?: string;
   /** The reservation made at submit, token units as a string. */
   reserved: string;
   completion?: Record<string, unknown>;
