@@ -2,6 +2,7 @@
 // exactly its functions, with its argument conversions (u64 from Number or BigInt, u128 amounts,
 // Uint8Array bytes, strings) and return types (BigInt for u64/u128, Uint8Array for bytes).
 import type { QuickJSContext, QuickJSHandle, VmCallResult } from "quickjs-emscripten";
+import { type CallSlot, OutsideCallError } from "./call-slot.js";
 import { HostError } from "./errors.js";
 import { COST } from "./gas.js";
 import type { VMLogic } from "./logic.js";
@@ -16,7 +17,7 @@ class ArgTypeError extends Error {}
 
 // biome-ignore lint/suspicious/noConfusingVoidType: lets one-line implementations return nothing
 type Ret = QuickJSHandle | undefined | void;
-type Impl = (args: Args) => Ret;
+type Impl = (args: Args, logic: VMLogic) => Ret;
 
 /** Argument accessors for one host call, converting the way builder.c does. */
 class Args {
@@ -90,14 +91,10 @@ class Args {
 
 /**
  * Creates `env` in `vm`. `newUint8Array` builds a Uint8Array from an ArrayBuffer handle inside the
- * VM (the C API has JS_CallConstructor; quickjs-emscripten does not).
+ * VM (the C API has JS_CallConstructor; quickjs-emscripten does not). Every function reads the call
+ * from `slot` when invoked, so `env` stays valid across calls when the context lives in a snapshot.
  */
-export function installEnv(
-  vm: QuickJSContext,
-  logic: VMLogic,
-  newUint8Array: QuickJSHandle,
-  onInternalError: (e: unknown) => void,
-): void {
+export function installEnv(vm: QuickJSContext, slot: CallSlot, newUint8Array: QuickJSHandle): void {
   const big = (v: bigint) => vm.newBigInt(v);
   const u8 = (data: Uint8Array): QuickJSHandle => {
     const ab = vm.newArrayBuffer(
@@ -107,54 +104,54 @@ export function installEnv(
     ab.dispose();
     return vm.unwrapResult(result);
   };
-  const ctx = logic.context;
 
   // Name -> [implementation, prohibited in view calls]
   const fns: Record<string, [Impl, boolean?]> = {
     read_register: [
-      (a) => {
+      (a, logic) => {
         const id = a.u64(0);
         return logic.registerLen(id) === U64_MAX ? undefined : u8(logic.readRegister(id));
       },
     ],
-    register_len: [(a) => big(logic.registerLen(a.u64(0)))],
-    write_register: [(a) => void logic.writeRegister(a.u64(0), a.bytes(1))],
-    current_account_id: [(a) => void logic.accountIdRegister("current", a.u64(0))],
-    signer_account_id: [(a) => void logic.accountIdRegister("signer", a.u64(0)), true],
-    signer_account_pk: [(a) => void logic.signerAccountPk(a.u64(0)), true],
-    predecessor_account_id: [(a) => void logic.accountIdRegister("predecessor", a.u64(0)), true],
-    input: [(a) => void logic.input(a.u64(0))],
-    block_index: [() => big(ctx.blockHeight)],
-    block_timestamp: [() => big(ctx.blockTimestamp)],
-    epoch_height: [() => big(ctx.epochHeight)],
-    storage_usage: [() => big(logic.storageUsage)],
-    account_balance: [() => big(logic.balance)],
-    account_locked_balance: [() => big(ctx.accountLockedBalance)],
-    attached_deposit: [() => big(ctx.attachedDeposit), true],
-    prepaid_gas: [() => big(ctx.prepaidGas), true],
-    used_gas: [() => big(logic.gas.used), true],
-    random_seed: [(a) => void logic.randomSeed(a.u64(0))],
-    sha256: [(a) => void logic.hash("sha256", a.bytes(0), a.u64(1))],
-    keccak256: [(a) => void logic.hash("keccak256", a.bytes(0), a.u64(1))],
-    keccak512: [(a) => void logic.hash("keccak512", a.bytes(0), a.u64(1))],
-    ripemd160: [(a) => void logic.hash("ripemd160", a.bytes(0), a.u64(1))],
+    register_len: [(a, logic) => big(logic.registerLen(a.u64(0)))],
+    write_register: [(a, logic) => void logic.writeRegister(a.u64(0), a.bytes(1))],
+    current_account_id: [(a, logic) => void logic.accountIdRegister("current", a.u64(0))],
+    signer_account_id: [(a, logic) => void logic.accountIdRegister("signer", a.u64(0)), true],
+    signer_account_pk: [(a, logic) => void logic.signerAccountPk(a.u64(0)), true],
+    predecessor_account_id: [(a, logic) => void logic.accountIdRegister("predecessor", a.u64(0)), true],
+    input: [(a, logic) => void logic.input(a.u64(0))],
+    block_index: [(_a, logic) => big(logic.context.blockHeight)],
+    block_timestamp: [(_a, logic) => big(logic.context.blockTimestamp)],
+    epoch_height: [(_a, logic) => big(logic.context.epochHeight)],
+    storage_usage: [(_a, logic) => big(logic.storageUsage)],
+    account_balance: [(_a, logic) => big(logic.balance)],
+    account_locked_balance: [(_a, logic) => big(logic.context.accountLockedBalance)],
+    attached_deposit: [(_a, logic) => big(logic.context.attachedDeposit), true],
+    prepaid_gas: [(_a, logic) => big(logic.context.prepaidGas), true],
+    used_gas: [(_a, logic) => big(logic.gas.used), true],
+    random_seed: [(a, logic) => void logic.randomSeed(a.u64(0))],
+    sha256: [(a, logic) => void logic.hash("sha256", a.bytes(0), a.u64(1))],
+    keccak256: [(a, logic) => void logic.hash("keccak256", a.bytes(0), a.u64(1))],
+    keccak512: [(a, logic) => void logic.hash("keccak512", a.bytes(0), a.u64(1))],
+    ripemd160: [(a, logic) => void logic.hash("ripemd160", a.bytes(0), a.u64(1))],
     ecrecover: [
-      (a) => {
+      (a, logic) => {
         const hash = a.bytes(0, "hash");
         const sig = a.bytes(1, "sig");
         return big(logic.ecrecover(hash, sig, a.u64(2, "v"), a.u64(3, "malleability_flag"), a.u64(4)));
       },
     ],
-    value_return: [(a) => void logic.valueReturn(a.bytes(0, "value"))],
+    value_return: [(a, logic) => void logic.valueReturn(a.bytes(0, "value"))],
     panic: [
-      (a) => (a.length >= 1 ? logic.panicUtf8(utf8Encoder.encode(a.str(0))) : logic.panicUtf8Explicit()),
+      (a, logic) =>
+        a.length >= 1 ? logic.panicUtf8(utf8Encoder.encode(a.str(0))) : logic.panicUtf8Explicit(),
     ],
-    panic_utf8: [(a) => logic.panicUtf8(a.bytes(0, "message"))],
-    log: [(a) => void logic.logUtf8(utf8Encoder.encode(a.str(0)))],
-    log_utf8: [(a) => void logic.logUtf8(a.bytes(0, "message"))],
-    log_utf16: [(a) => void logic.logUtf16(a.bytes(0, "message"))],
+    panic_utf8: [(a, logic) => logic.panicUtf8(a.bytes(0, "message"))],
+    log: [(a, logic) => void logic.logUtf8(utf8Encoder.encode(a.str(0)))],
+    log_utf8: [(a, logic) => void logic.logUtf8(a.bytes(0, "message"))],
+    log_utf16: [(a, logic) => void logic.logUtf16(a.bytes(0, "message"))],
     promise_create: [
-      (a) => {
+      (a, logic) => {
         const accountId = a.str(0);
         const method = a.str(1);
         const args = a.bytes(2, "arguments");
@@ -167,7 +164,7 @@ export function installEnv(
       true,
     ],
     promise_then: [
-      (a) => {
+      (a, logic) => {
         const promise = a.u64(0, "promise_index");
         const accountId = a.str(1);
         const method = a.str(2);
@@ -181,40 +178,43 @@ export function installEnv(
       true,
     ],
     promise_and: [
-      (a) => {
+      (a, logic) => {
         const indices: bigint[] = [];
         for (let i = 0; i < a.length; i++) indices.push(a.u64(i, "promise_id"));
         return big(logic.promiseAnd(indices));
       },
       true,
     ],
-    promise_batch_create: [(a) => big(logic.promiseBatchCreate(a.str(0))), true],
-    promise_batch_then: [(a) => big(logic.promiseBatchThen(a.u64(0, "promise_index"), a.str(1))), true],
+    promise_batch_create: [(a, logic) => big(logic.promiseBatchCreate(a.str(0))), true],
+    promise_batch_then: [
+      (a, logic) => big(logic.promiseBatchThen(a.u64(0, "promise_index"), a.str(1))),
+      true,
+    ],
     promise_batch_action_create_account: [
-      (a) => void logic.actionCreateAccount(a.u64(0, "promise_index")),
+      (a, logic) => void logic.actionCreateAccount(a.u64(0, "promise_index")),
       true,
     ],
     promise_batch_action_deploy_contract: [
-      (a) => void logic.actionDeployContract(a.u64(0, "promise_index"), a.bytes(1, "code")),
+      (a, logic) => void logic.actionDeployContract(a.u64(0, "promise_index"), a.bytes(1, "code")),
       true,
     ],
     promise_batch_action_function_call: [
-      (a) => {
+      (a, logic) => {
         const promise = a.u64(0, "promise_index");
         logic.actionFunctionCall(promise, a.str(1), a.bytes(2, "arguments"), a.u128(3), a.u64(4, "gas"));
       },
       true,
     ],
     promise_batch_action_transfer: [
-      (a) => void logic.actionTransfer(a.u64(0, "promise_index"), a.u128(1)),
+      (a, logic) => void logic.actionTransfer(a.u64(0, "promise_index"), a.u128(1)),
       true,
     ],
     promise_batch_action_stake: [
-      (a) => void logic.actionStake(a.u64(0, "promise_index"), a.u128(1), a.bytes(2, "public_key")),
+      (a, logic) => void logic.actionStake(a.u64(0, "promise_index"), a.u128(1), a.bytes(2, "public_key")),
       true,
     ],
     promise_batch_action_add_key_with_full_access: [
-      (a) => {
+      (a, logic) => {
         const promise = a.u64(0, "promise_index");
         const publicKey = a.bytes(1, "public_key");
         logic.actionAddKey(promise, publicKey, { nonce: a.u64(2, "nonce"), permission: "FullAccess" });
@@ -222,7 +222,7 @@ export function installEnv(
       true,
     ],
     promise_batch_action_add_key_with_function_call: [
-      (a) => {
+      (a, logic) => {
         const promise = a.u64(0, "promise_index");
         const publicKey = a.bytes(1, "public_key");
         const nonce = a.u64(2, "nonce");
@@ -241,15 +241,15 @@ export function installEnv(
       true,
     ],
     promise_batch_action_delete_key: [
-      (a) => void logic.actionDeleteKey(a.u64(0, "promise_index"), a.bytes(1, "public_key")),
+      (a, logic) => void logic.actionDeleteKey(a.u64(0, "promise_index"), a.bytes(1, "public_key")),
       true,
     ],
     promise_batch_action_delete_account: [
-      (a) => void logic.actionDeleteAccount(a.u64(0, "promise_index"), a.str(1)),
+      (a, logic) => void logic.actionDeleteAccount(a.u64(0, "promise_index"), a.str(1)),
       true,
     ],
     promise_batch_action_function_call_weight: [
-      (a) => {
+      (a, logic) => {
         const promise = a.u64(0, "promise_index");
         const method = a.str(1);
         const args = a.bytes(2, "arguments");
@@ -257,29 +257,32 @@ export function installEnv(
       },
       true,
     ],
-    promise_results_count: [() => big(logic.promiseResultsCount()), true],
-    promise_result: [(a) => big(logic.promiseResult(a.u64(0, "result_idx"), a.u64(1))), true],
-    promise_return: [(a) => void logic.promiseReturn(a.u64(0, "promise_idx")), true],
-    storage_write: [(a) => big(logic.storageWrite(a.bytes(0, "key"), a.bytes(1, "value"), a.u64(2))), true],
-    storage_read: [(a) => big(logic.storageRead(a.bytes(0, "key"), a.u64(1)))],
-    storage_remove: [(a) => big(logic.storageRemove(a.bytes(0, "key"), a.u64(1))), true],
-    storage_has_key: [(a) => big(logic.storageHasKey(a.bytes(0, "key")))],
+    promise_results_count: [(_a, logic) => big(logic.promiseResultsCount()), true],
+    promise_result: [(a, logic) => big(logic.promiseResult(a.u64(0, "result_idx"), a.u64(1))), true],
+    promise_return: [(a, logic) => void logic.promiseReturn(a.u64(0, "promise_idx")), true],
+    storage_write: [
+      (a, logic) => big(logic.storageWrite(a.bytes(0, "key"), a.bytes(1, "value"), a.u64(2))),
+      true,
+    ],
+    storage_read: [(a, logic) => big(logic.storageRead(a.bytes(0, "key"), a.u64(1)))],
+    storage_remove: [(a, logic) => big(logic.storageRemove(a.bytes(0, "key"), a.u64(1))), true],
+    storage_has_key: [(a, logic) => big(logic.storageHasKey(a.bytes(0, "key")))],
     validator_stake: [
-      (a) => {
+      (a, logic) => {
         a.str(0);
         logic.gas.burn(COST.validator_stake_base);
         return big(0n);
       },
     ],
     validator_total_stake: [
-      () => {
+      (_a, logic) => {
         logic.gas.burn(COST.validator_stake_base);
         return big(0n);
       },
     ],
-    alt_bn128_g1_multiexp: [(a) => void logic.altBn128G1Multiexp(a.bytes(0), a.u64(1))],
-    alt_bn128_g1_sum: [(a) => void logic.altBn128G1Sum(a.bytes(0), a.u64(1))],
-    alt_bn128_pairing_check: [(a) => big(logic.altBn128PairingCheck(a.bytes(0)))],
+    alt_bn128_g1_multiexp: [(a, logic) => void logic.altBn128G1Multiexp(a.bytes(0), a.u64(1))],
+    alt_bn128_g1_sum: [(a, logic) => void logic.altBn128G1Sum(a.bytes(0), a.u64(1))],
+    alt_bn128_pairing_check: [(a, logic) => big(logic.altBn128PairingCheck(a.bytes(0)))],
   };
 
   // Builder helpers: conversions only, no NEAR host call behind them (so no gas, no view check).
@@ -305,17 +308,19 @@ export function installEnv(
       name,
       (...handles: QuickJSHandle[]): VmCallResult<QuickJSHandle> | QuickJSHandle | undefined => {
         try {
+          const logic = slot.logic;
           if (isHost) logic.enter(name, viewProhibited);
           else if (logic.fatal) throw logic.fatal;
-          return impl(new Args(vm, handles)) ?? undefined;
+          return impl(new Args(vm, handles), logic) ?? undefined;
         } catch (e) {
+          if (e instanceof OutsideCallError) return { error: vm.newError(e.message) };
           if (e instanceof ArgTypeError)
             return { error: vm.newError({ name: "TypeError", message: e.message }) };
           if (e instanceof HostError) {
-            const fatal = logic.fail(e);
+            const fatal = slot.logic.fail(e);
             return { error: vm.newError({ name: "Error", message: fatal.message }) };
           }
-          onInternalError(e);
+          slot.internalError(e);
           return { error: vm.newError({ name: "InternalError", message: "localnet host error" }) };
         }
       },
@@ -334,4 +339,31 @@ export function installEnv(
   }
   vm.setProp(vm.global, "env", env);
   env.dispose();
+}
+
+/**
+ * The two host functions the prelude's setup function takes (see prelude.ts): the block timestamp in
+ * ms and a word of the random seed, both of the current call. Not NEAR host functions: no gas.
+ */
+export function newPreludeHostFunctions(vm: QuickJSContext, slot: CallSlot): [QuickJSHandle, QuickJSHandle] {
+  const guard =
+    (read: (arg: QuickJSHandle | undefined) => number) =>
+    (...handles: QuickJSHandle[]): VmCallResult<QuickJSHandle> | QuickJSHandle => {
+      try {
+        return vm.newNumber(read(handles[0]));
+      } catch (e) {
+        if (!(e instanceof OutsideCallError)) slot.internalError(e);
+        return { error: vm.newError(e instanceof Error ? e.message : "localnet host error") };
+      }
+    };
+  return [
+    vm.newFunction(
+      "blockNowMs",
+      guard(() => slot.nowMs()),
+    ),
+    vm.newFunction(
+      "blockSeedWord",
+      guard((arg) => slot.seedWord(arg ? vm.getNumber(arg) : 0)),
+    ),
+  ];
 }

@@ -110,3 +110,12 @@ export const compileFailure = (msg: string): VmFailure => ({
   functionCallError: { CompilationError: { WasmerCompileError: { msg } } },
   message: `CompilationError(WasmerCompileError { msg: ${JSON.stringify(msg)} })`,
 });
+
+/** A bug on localnet's side (not the contract's): reported as a panic so the chain keeps going. */
+export class InternalVmError extends HostError {
+  constructor(cause: unknown) {
+    super("GuestPanic", {
+      panic_msg: `localnet VM internal error: ${cause instanceof Error ? cause.message : String(cause)}`,
+    });
+  }
+}

@@ -1,51 +1,77 @@
-// localnet's contract runtime: runs near-sdk-js JS bundles in QuickJS, one fresh context per call.
+// localnet's contract runtime: runs near-sdk-js JS bundles in QuickJS, one fresh realm per call —
+// restored from a per-contract memory snapshot (snapshot.ts) or, as a fallback, a fresh context.
 import {
   newQuickJSWASMModule,
   type QuickJSContext,
-  type QuickJSHandle,
   type QuickJSRuntime,
   RELEASE_SYNC,
 } from "quickjs-emscripten";
-import { installEnv } from "./env-bindings.js";
+import { CallSlot } from "./call-slot.js";
+import { fatalOrPanic, invokeMethod, loadContract } from "./contract-module.js";
 import {
   codeDoesNotExist,
   compileFailure,
-  guestPanic,
   HostError,
   hostFailure,
+  InternalVmError,
   methodEmptyName,
-  methodNotFound,
   type VmFailure,
 } from "./errors.js";
 import { GAS_PER_INTERRUPT_TICK, LOAD_BASE, LOAD_PER_CODE_BYTE } from "./gas.js";
 import { VMLogic } from "./logic.js";
-import { preludeSource, seedWords } from "./prelude.js";
+import { SnapshotEngine } from "./snapshot.js";
 import type { ContractRuntime, RunRequest, VMOutcome } from "./types.js";
 
 export { STORAGE_RECORD_OVERHEAD } from "./logic.js";
 export type * from "./types.js";
 
-// Loaded once per process; top-level await keeps ContractRuntime.run synchronous.
-const quickjs = await newQuickJSWASMModule(RELEASE_SYNC);
-
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const MEMORY_LIMIT = 512 * 1024 * 1024;
 const STACK_LIMIT = 1024 * 1024;
+const LIMITS = { memoryLimitBytes: MEMORY_LIMIT, maxStackSizeBytes: STACK_LIMIT };
 /** A QuickJS runtime is reused across calls (contexts are not) and replaced now and then to drop garbage. */
 const CALLS_PER_RUNTIME = 2000;
 
-class InternalVmError extends HostError {
-  constructor(cause: unknown) {
-    super("GuestPanic", {
-      panic_msg: `localnet VM internal error: ${cause instanceof Error ? cause.message : String(cause)}`,
-    });
-  }
+// Loaded once per process; top-level await keeps ContractRuntime.run synchronous. The snapshot
+// engine needs its own WASM instance, which can only be created asynchronously.
+const quickjs = await newQuickJSWASMModule(RELEASE_SYNC);
+const firstEngine =
+  process.env.LOCALNET_VM_SNAPSHOTS === "0" ? undefined : await SnapshotEngine.create(LIMITS);
+let firstEngineTaken = false;
+
+export interface RuntimeOptions {
+  /** Use the snapshot fast path (snapshot.ts). Default true; LOCALNET_VM_SNAPSHOTS=0 turns it off. */
+  snapshots?: boolean;
 }
 
 export function createContractRuntime(): ContractRuntime {
+  return createContractRuntimeWithOptions({});
+}
+
+/** createContractRuntime with knobs for tests and benchmarks. */
+export function createContractRuntimeWithOptions(options: RuntimeOptions): ContractRuntime {
   let runtime: QuickJSRuntime | undefined;
   let calls = 0;
   const sources = new Map<string, string>();
+  // Each ContractRuntime owns its engine; the first one takes the instance made at start-up.
+  let engine: SnapshotEngine | undefined;
+  let replacing = false;
+  if (options.snapshots !== false && firstEngine && !firstEngineTaken) {
+    engine = firstEngine;
+    firstEngineTaken = true;
+  } else if (options.snapshots !== false && firstEngine) {
+    replaceEngine();
+  }
+
+  function replaceEngine(): void {
+    engine = undefined;
+    if (replacing) return;
+    replacing = true;
+    void SnapshotEngine.create(LIMITS).then((fresh) => {
+      engine = fresh;
+      replacing = false;
+    });
+  }
 
   const getRuntime = (): QuickJSRuntime => {
     if (runtime && calls++ < CALLS_PER_RUNTIME) return runtime;
@@ -54,7 +80,7 @@ export function createContractRuntime(): ContractRuntime {
     } catch {
       // A leak report from QuickJS must not take the node down.
     }
-    runtime = quickjs.newRuntime({ memoryLimitBytes: MEMORY_LIMIT, maxStackSizeBytes: STACK_LIMIT });
+    runtime = quickjs.newRuntime(LIMITS);
     calls = 0;
     return runtime;
   };
@@ -69,6 +95,26 @@ export function createContractRuntime(): ContractRuntime {
     return src;
   };
 
+  /** Fast path; "slow" when this contract (or the moment) does not allow it. */
+  const runSnapshot = (req: RunRequest, logic: VMLogic): VmFailure | undefined | "slow" => {
+    const e = engine;
+    if (!e || e.retired) return "slow";
+    const image = e.image(req.codeHash, () => sourceOf(req));
+    if (!image) return "slow";
+    try {
+      // Interpretation the fresh path would pay while evaluating the module.
+      if (image.loadTicks > 0) logic.gas.burn(GAS_PER_INTERRUPT_TICK * BigInt(image.loadTicks));
+      return e.run(image, logic, req.methodName);
+    } catch (err) {
+      if (err instanceof HostError) return hostFailure(logic.fail(err));
+      // The instance may be inconsistent (a trap can leave its stack pointer off): use a new one.
+      replaceEngine();
+      throw err;
+    } finally {
+      if (e.retired) replaceEngine();
+    }
+  };
+
   return {
     run(req: RunRequest): VMOutcome {
       const logic = new VMLogic(req.context, req.storage);
@@ -79,22 +125,23 @@ export function createContractRuntime(): ContractRuntime {
       } catch (e) {
         return outcome(logic, hostFailure(e as HostError));
       }
+      try {
+        const fast = runSnapshot(req, logic);
+        if (fast !== "slow") return outcome(logic, fast);
+      } catch (e) {
+        return outcome(logic, hostFailure(e instanceof HostError ? e : new InternalVmError(e)));
+      }
       const rt = getRuntime();
-      rt.setInterruptHandler(() => {
-        if (logic.fatal) return true;
-        try {
-          logic.gas.burn(GAS_PER_INTERRUPT_TICK);
-        } catch (e) {
-          logic.fail(e as HostError);
-        }
-        return logic.fatal !== undefined;
-      });
+      const slot = new CallSlot();
+      slot.begin(logic);
+      rt.setInterruptHandler(() => slot.interrupt());
       const vm = rt.newContext();
       try {
-        return outcome(logic, execute(vm, logic, req, sourceOf(req)));
+        return outcome(logic, execute(vm, logic, slot, sourceOf(req), req.methodName));
       } catch (e) {
         return outcome(logic, hostFailure(e instanceof HostError ? e : new InternalVmError(e)));
       } finally {
+        slot.end();
         vm.dispose();
         rt.removeInterruptHandler();
       }
@@ -111,71 +158,35 @@ function precheck(req: RunRequest): VmFailure | undefined {
   return undefined;
 }
 
-/** Runs one method in a fresh context; returns a failure, or undefined when the call succeeded. */
-function execute(vm: QuickJSContext, logic: VMLogic, req: RunRequest, source: string): VmFailure | undefined {
-  let internal: unknown;
-  const prelude = vm.evalCode(
-    preludeSource(Number(req.context.blockTimestamp / 1_000_000n), seedWords(req.context.randomSeed)),
-    "prelude.js",
-  );
-  const newUint8Array = vm.unwrapResult(prelude);
-  let exports: QuickJSHandle | undefined;
-  let method: QuickJSHandle | undefined;
+/** The fresh-context path: load the module, run one method, free everything. */
+function execute(
+  vm: QuickJSContext,
+  logic: VMLogic,
+  slot: CallSlot,
+  source: string,
+  methodName: string,
+): VmFailure | undefined {
+  let loaded: ReturnType<typeof loadContract>;
   try {
-    installEnv(vm, logic, newUint8Array, (e) => {
-      internal ??= e;
-      logic.fail(new InternalVmError(e));
-    });
-    const loaded = vm.evalCode(source, "contract.js", { type: "module" });
+    loaded = loadContract(vm, slot, source);
+  } catch (e) {
+    if (e instanceof HostError) return hostFailure(logic.fail(e));
+    throw slot.internal ?? e;
+  }
+  try {
     if (loaded.error) {
       const failure = fatalOrPanic(vm, logic, loaded.error);
       loaded.error.dispose();
-      // A module that does not even evaluate is a compilation problem unless the host stopped it.
-      if (logic.fatal) return failure;
-      return compileFailure(
-        failure
-          ? String((failure.functionCallError as { ExecutionError?: string }).ExecutionError)
-          : "module evaluation failed",
-      );
-    }
-    exports = loaded.value;
-    method = vm.getProp(exports, req.methodName);
-    if (vm.typeof(method) !== "function") return methodNotFound();
-    const result = vm.callFunction(method, exports);
-    if (result.error) {
-      const failure = fatalOrPanic(vm, logic, result.error);
-      result.error.dispose();
       return failure;
     }
-    result.value.dispose();
-    // builder.c runs js_std_loop after the method: pending promise jobs execute too.
-    const jobs = vm.runtime.executePendingJobs();
-    if (jobs.error) jobs.error.dispose();
-    if (logic.fatal) return hostFailure(logic.fatal);
-    logic.distributeWeightedGas();
-    return undefined;
-  } catch (e) {
-    if (e instanceof HostError) return hostFailure(logic.fail(e));
-    throw internal ?? e;
+    try {
+      return invokeMethod(vm, loaded.exports, logic, slot, methodName);
+    } finally {
+      loaded.exports.dispose();
+    }
   } finally {
-    method?.dispose();
-    exports?.dispose();
-    newUint8Array.dispose();
+    loaded.factory.dispose();
   }
-}
-
-/**
- * A host error stays fatal even when the contract caught it; otherwise an uncaught exception becomes
- * panic_utf8(message + "\n" + stack) exactly as builder.c does.
- */
-function fatalOrPanic(vm: QuickJSContext, logic: VMLogic, error: QuickJSHandle): VmFailure {
-  if (logic.fatal) return hostFailure(logic.fatal);
-  const message = vm.getProp(error, "message");
-  const stack = vm.getProp(error, "stack");
-  const text = `${vm.getString(message)}\n${vm.getString(stack)}`;
-  message.dispose();
-  stack.dispose();
-  return hostFailure(logic.fail(guestPanic(text)));
 }
 
 function outcome(logic: VMLogic, failure: VmFailure | undefined): VMOutcome {

@@ -1,21 +1,26 @@
-// Script run in every fresh context before the contract: makes Date and Math.random functions of
-// the block (timestamp, random seed) instead of the host, so calls are deterministic like on chain.
-// It evaluates to a Uint8Array factory the host needs and leaves no other global behind.
+// Script run in every context before the contract: makes Date and Math.random functions of the block
+// (timestamp, random seed) instead of the host, so calls are deterministic like on chain.
+// It evaluates to a setup function taking two host functions, which stay private to the closures
+// below (no global reaches them). They read the *current* call's block, so a context kept in a
+// snapshot across calls still sees each call's own timestamp and seed. The setup function returns
+// a Uint8Array factory the host needs and leaves no other global behind.
 
-/** `seedWords`: four 32-bit words of the receipt's random seed. */
-export function preludeSource(nowMs: number, seedWords: [number, number, number, number]): string {
-  return `(() => {
-  const NOW = ${nowMs};
+/** `blockNowMs()` and `blockSeedWord(i)` are host functions; Math.random seeds itself on first use. */
+export const PRELUDE_SOURCE = `(function setup(blockNowMs, blockSeedWord) {
   const RealDate = Date;
   class BlockDate extends RealDate {
-    constructor(...args) { if (args.length === 0) super(NOW); else super(...args); }
-    static now() { return NOW; }
+    constructor(...args) { if (args.length === 0) super(blockNowMs()); else super(...args); }
+    static now() { return blockNowMs(); }
   }
   Object.defineProperty(BlockDate, "name", { value: "Date" });
   globalThis.Date = BlockDate;
   // sfc32, seeded from the block's random seed.
-  let a = ${seedWords[0]} | 0, b = ${seedWords[1]} | 0, c = ${seedWords[2]} | 0, d = ${seedWords[3]} | 0;
+  let seeded = false, a = 0, b = 0, c = 0, d = 0;
   Math.random = function random() {
+    if (!seeded) {
+      a = blockSeedWord(0) | 0; b = blockSeedWord(1) | 0; c = blockSeedWord(2) | 0; d = blockSeedWord(3) | 0;
+      seeded = true;
+    }
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
@@ -25,8 +30,7 @@ export function preludeSource(nowMs: number, seedWords: [number, number, number,
     return (t >>> 0) / 4294967296;
   };
   return (buffer) => new Uint8Array(buffer);
-})()`;
-}
+})`;
 
 export function seedWords(seed: Uint8Array): [number, number, number, number] {
   const padded = new Uint8Array(16);
