@@ -39,14 +39,14 @@ const program = new Command("deploy")
     "--refund-signer <address...>",
     "0x address(es) of the proxy's refund key (npm run keys:refund-signer)",
   )
+  .requiredOption(
+    "--owner <account>",
+    "owner and operator: receives the supply and spent tokens; not the contract itself",
+  )
   .option("--parent <account>", "creates --contract under this account when it does not exist")
   .option("--initial-balance <near>", "NEAR sent to a newly created contract account", "10")
   .option("--wasm <path>", "contract WASM (npm run build:wasm)", "contracts/token/build/token.wasm")
-  .option(
-    "--total-supply <units>",
-    "initial supply in base units, minted to the contract account",
-    "1000000000000",
-  )
+  .option("--total-supply <units>", "initial supply in base units, minted to --owner", "1000000000000")
   .option("--price <yocto>", "yoctoNEAR per token base unit for buy_tokens_for_near", "1000000000000000000")
   .option("--rpc <url>", "NEAR RPC URL (defaults to the public one for --network)")
   .option("--key-file <path>", "key of --contract (default ~/.near-credentials/<network>/<contract>.json)")
@@ -86,6 +86,9 @@ async function main() {
     );
   }
   const contract = new Account(opts.contract, provider, contractKey as KeyPairString);
+  if (opts.owner === opts.contract)
+    throw new Error("--owner must differ from --contract (the contract's own balance is the escrow)");
+  const owner = new Account(opts.owner, provider, credentials(network, opts.owner));
 
   let bundle: Awaited<ReturnType<typeof buildWeb4Bundle>> | undefined;
   if (opts.web4) {
@@ -98,6 +101,7 @@ async function main() {
   await deployToken({
     provider,
     contract,
+    owner,
     code: readFileSync(opts.wasm),
     totalSupply: opts.totalSupply,
     tokenPrice: opts.price,

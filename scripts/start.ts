@@ -20,6 +20,9 @@ const { values } = parseArgs({
     "rpc-port": { type: "string", default: process.env.LOCALNET_PORT ?? "3030" },
     "web4-port": { type: "string", default: process.env.WEB4_PORT ?? "3031" },
     "proxy-port": { type: "string", default: process.env.AIPROXY_PORT ?? "8787" },
+    // Everything but the proxy: the app still expects it at --proxy-port (run `npm run proxy` there,
+    // or see how the app behaves while the AI is down).
+    "no-proxy": { type: "boolean", default: false },
   },
 });
 const home = values.home as string;
@@ -87,9 +90,12 @@ async function main() {
   const proxyUrl = `http://127.0.0.1:${proxyPort}`;
   const signerKeyFile = refundSignerKey();
   const signerAddress = new Wallet(readFileSync(signerKeyFile, "utf8").trim()).address;
+  // The owner (and so the operator, who receives spent tokens) must be another account than the
+  // contract: the contract's own ft_balance_of is the open escrow.
   await deployToken({
     provider,
     contract,
+    owner: rootAccount,
     code: readFileSync(built.jsPath),
     totalSupply: "1000000000000", // 1,000,000 AIC at 6 decimals
     tokenPrice: "1000000000000000000", // 10^18 yoctoNEAR per base unit: 1 NEAR buys 1 AIC
@@ -98,26 +104,21 @@ async function main() {
     bundle: bundle.assets,
     log: say,
   });
-  for (const account of demo) await fundDemoAccount(contract, account);
+  for (const account of demo) await fundDemoAccount(rootAccount, contractId, account);
 
-  say("[5/5] starting the proxy (local demo model)");
-  // AIPROXY_* environment variables still win over these, so any setting can be changed at start.
-  const config = loadConfig({
-    env: process.env,
-    base: {
-      port: proxyPort,
-      chain: { type: "near", rpc_url: node.rpcUrl, contract_id: contractId },
-      store: { path: join(home, "proxy-ledger.sqlite") },
-      refund: { signer_key_file: signerKeyFile },
-    },
-  });
-  const proxy = await startProxy(config);
+  let proxy: Awaited<ReturnType<typeof startProxy>> | null = null;
+  if (values["no-proxy"]) say(`[5/5] not starting the proxy (--no-proxy); the app expects it at ${proxyUrl}`);
+  else proxy = await startLocalProxy(node.rpcUrl, contractId, proxyPort, signerKeyFile);
 
   say("");
   say(`  web app     ${node.web4Url}`);
-  say(`  proxy       ${proxy.url}/v1  (OpenAI-compatible; API key = a conversation secret)`);
+  say(
+    proxy
+      ? `  proxy       ${proxy.url}/v1  (OpenAI-compatible; API key = a conversation secret)`
+      : `  proxy       not running (--no-proxy); expected at ${proxyUrl}/v1`,
+  );
   say(`  NEAR RPC    ${node.rpcUrl}`);
-  say(`  contract    ${contractId}  (owner ${contractId}, refund signer ${signerAddress})`);
+  say(`  contract    ${contractId}  (owner and operator test.near, refund signer ${signerAddress})`);
   say(
     `  accounts    ${demoIds.join(", ")}  (100 NEAR and 100 AIC each; keys in ${join(home, "start-keys.json")})`,
   );
@@ -128,7 +129,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     say("\nstopping...");
-    await proxy.stop(2_000).catch(() => {});
+    await proxy?.stop(2_000).catch(() => {});
     await node.close();
     process.exit(0);
   };
@@ -136,9 +137,23 @@ async function main() {
   process.on("SIGTERM", stop);
 }
 
+async function startLocalProxy(rpcUrl: string, contractId: string, port: number, signerKeyFile: string) {
+  say("[5/5] starting the proxy (local demo model)");
+  // AIPROXY_* environment variables still win over these, so any setting can be changed at start.
+  const config = loadConfig({
+    env: process.env,
+    base: {
+      port,
+      chain: { type: "near", rpc_url: rpcUrl, contract_id: contractId },
+      store: { path: join(home, "proxy-ledger.sqlite") },
+      refund: { signer_key_file: signerKeyFile },
+    },
+  });
+  return startProxy(config);
+}
+
 /** Registers a demo account with the token and gives it 100 AIC, once. */
-async function fundDemoAccount(contract: Account, account: Account) {
-  const contractId = contract.accountId;
+async function fundDemoAccount(owner: Account, contractId: string, account: Account) {
   const provider = account.provider as JsonRpcProvider;
   const registered = await provider.callFunction({
     contractId,
@@ -152,7 +167,7 @@ async function fundDemoAccount(contract: Account, account: Account) {
     args: { account_id: account.accountId, registration_only: true },
     deposit: nearToYocto("0.1"),
   });
-  await contract.callFunction({
+  await owner.callFunction({
     contractId,
     methodName: "ft_transfer",
     args: { receiver_id: account.accountId, amount: "100000000" },

@@ -68,6 +68,18 @@ test.serial("new mints the total supply to the owner and emits ft_mint", async (
     owner.call(token, "new", { owner_id: owner.accountId, total_supply: "1", metadata: METADATA }),
     "Contract already initialized",
   );
+  // ft_balance_of(contract) is the open escrow: a supply minted to the contract itself would vanish.
+  const selfOwned = await newAccount(t.context.root, "selfowned", 50n * NEAR);
+  await selfOwned.deploy(readFileSync(await tokenBundle()));
+  await panics(
+    t,
+    selfOwned.call(selfOwned, "new", {
+      owner_id: selfOwned.accountId,
+      total_supply: "1",
+      metadata: METADATA,
+    }),
+    "owner_id cannot be the token contract itself",
+  );
   t.context.world = { root: t.context.root, token, owner, alice: owner, bob: owner, conversations: [] };
 });
 
@@ -330,6 +342,11 @@ test.serial(
       t,
       w.owner.call(w.token, "set_operator", { operator_id: "nobody.test.near" }),
       "is not registered",
+    );
+    await panics(
+      t,
+      w.owner.call(w.token, "set_operator", { operator_id: w.token.accountId }),
+      "operator_id cannot be the token contract itself",
     );
     await w.owner.call(w.token, "set_operator", { operator_id: w.bob.accountId });
     await w.owner.call(w.token, "set_token_price", { price: "7" });

@@ -7,7 +7,17 @@ import * as events from "./events";
 import * as ledger from "./ledger";
 import { validMetadata } from "./metadata";
 import type { FtMetadata, State, Web4Config } from "./state";
-import { accountId, assertOneYocto, fail, need, positiveU128, sendNear, U128_MAX, u128 } from "./util";
+import {
+  accountId,
+  assertOneYocto,
+  fail,
+  holderId,
+  need,
+  positiveU128,
+  sendNear,
+  U128_MAX,
+  u128,
+} from "./util";
 import * as web4 from "./web4";
 
 // near-sdk-js contracts run in QuickJS, which costs far more gas than Rust: these leave room for it.
@@ -56,7 +66,7 @@ export class Token implements State {
     total_supply: string;
     metadata: FtMetadata;
   }) {
-    this.owner_id = accountId(owner_id, "owner_id");
+    this.owner_id = holderId(owner_id, "owner_id");
     this.operator_id = this.owner_id;
     this.metadata = validMetadata(metadata);
     const supply = u128(total_supply, "total_supply");
@@ -301,7 +311,7 @@ export class Token implements State {
   @call({})
   set_operator({ operator_id }: { operator_id: string }) {
     this.onlyOwner();
-    const operator = accountId(operator_id, "operator_id");
+    const operator = holderId(operator_id, "operator_id");
     ledger.registeredBalance(operator);
     this.operator_id = operator;
   }

@@ -38,6 +38,19 @@ export function accountId(value: unknown, what: string): string {
   return value;
 }
 
+/**
+ * Token holders other than the contract itself: ft_balance_of(contract) reports the open escrow, so
+ * a balance booked to the contract account would be invisible and unspendable.
+ */
+export function holderId(value: unknown, what: string): string {
+  const id = accountId(value, what);
+  need(
+    id !== near.currentAccountId(),
+    `${what} cannot be the token contract itself (its balance is the escrow)`,
+  );
+  return id;
+}
+
 /** NEP-141/145 convention: a full-access key must confirm value-moving calls. */
 export function assertOneYocto(): void {
   need(near.attachedDeposit() === 1n, "Requires attached deposit of exactly 1 yoctoNEAR");
