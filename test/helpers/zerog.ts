@@ -1,6 +1,9 @@
 // Shared bits for the 0G tests: the local harness, an SSE reader and a runner for the scripts.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { Contract, type Wallet } from "ethers";
+import { InferenceServing, LedgerManager } from "../../scripts/0g/lib/contracts.js";
+import type { Local0g } from "../../scripts/0g/local-harness.js";
 
 export { type Local0g, startLocal0g } from "../../scripts/0g/local-harness.js";
 
@@ -39,4 +42,37 @@ export async function readSse(res: Response): Promise<string[]> {
     .split("\n")
     .filter((l) => l.startsWith("data: "))
     .map((l) => l.slice(6));
+}
+
+/** A wallet's 0G ledger (undefined when it has none). */
+export async function ledgerOf(
+  zg: Local0g,
+  addr: string,
+): Promise<{ total: bigint; available: bigint } | undefined> {
+  const c = new Contract(zg.addresses.ledger, LedgerManager.abi as never, zg.rpc);
+  try {
+    const r = await c.getFunction("getLedger")(addr);
+    return { total: r.totalBalance as bigint, available: r.availableBalance as bigint };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A (user, provider) inference sub-account; balance 0 when it does not exist. */
+export async function subAccountOf(
+  zg: Local0g,
+  user: string,
+  provider: string,
+): Promise<{ exists: boolean; balance: bigint; acknowledged: boolean }> {
+  const c = new Contract(zg.addresses.inference, InferenceServing.abi as never, zg.rpc);
+  if (!(await c.getFunction("accountExists")(user, provider)))
+    return { exists: false, balance: 0n, acknowledged: false };
+  const a = await c.getFunction("getAccount")(user, provider);
+  return { exists: true, balance: a.balance as bigint, acknowledged: a.acknowledged as boolean };
+}
+
+/** wallet → ledger with the contract itself (exact wei; the first deposit creates the ledger). */
+export async function depositToLedger(zg: Local0g, wallet: Wallet, amountWei: bigint): Promise<void> {
+  const c = new Contract(zg.addresses.ledger, LedgerManager.abi as never, wallet);
+  await (await c.getFunction("depositFund")({ value: amountWei })).wait();
 }
