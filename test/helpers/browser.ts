@@ -2,7 +2,7 @@
 // Every launch gets a fresh profile directory and the flags that keep it quiet and offline-friendly.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { type Browser, type BrowserContext, chromium } from "playwright-core";
 
 export const CHROMIUM_PATH = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
@@ -15,6 +15,8 @@ export function chromiumAvailable(): boolean {
 export interface LaunchedBrowser {
   browser: Browser | null;
   context: BrowserContext;
+  /** The throwaway profile; it is on the command line of every process of this browser. */
+  userDataDir: string;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ export async function launchChromium(
   return {
     browser: context.browser(),
     context,
+    userDataDir,
     async close() {
       await context.close().catch(() => {});
       rmSync(userDataDir, { recursive: true, force: true });
@@ -48,7 +51,9 @@ export async function launchChromium(
   };
 }
 
+/** A path under test-artifacts/ (gitignored); `name` may include a subfolder, which is created. */
 export function artifactPath(name: string): string {
-  mkdirSync(ARTIFACTS_DIR, { recursive: true });
-  return join(ARTIFACTS_DIR, name);
+  const path = join(ARTIFACTS_DIR, name);
+  mkdirSync(dirname(path), { recursive: true });
+  return path;
 }

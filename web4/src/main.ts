@@ -412,10 +412,11 @@ async function send(text: string) {
   }
 }
 
-function describeProxyError(e: unknown): Error {
+/** `kept` says what survived the failure, so the banner fits the action (chat or refund). */
+function describeProxyError(e: unknown, kept = "Your message was kept"): Error {
   if (e instanceof ProxyError && e.unreachable) {
     return new Error(
-      `The AI proxy is not reachable (${state.config?.proxy_url}). Your message was kept; retry when it is back.`,
+      `The AI proxy is not reachable (${state.config?.proxy_url}). ${kept}; retry when it is back.`,
     );
   }
   return e instanceof Error ? e : new Error(String(e));
@@ -435,7 +436,10 @@ async function endAndRefund() {
       persist();
     } catch (e) {
       setStep("refund-step-sign", "error");
-      throw describeProxyError(e);
+      throw describeProxyError(
+        e,
+        "Your tokens stay in escrow, and the conversation stays open, until it signs",
+      );
     }
   }
   setStep("refund-step-sign", "done");
