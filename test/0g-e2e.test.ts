@@ -307,11 +307,7 @@ test.serial("empty 0G ledger → insufficient_ledger_balance; the conversation l
   t.is(zg!.provider.served.length, served);
 });
 
-// KNOWN BUG (not in the 0G adapter): the adapter raises the documented 402, but the proxy's
-// routingToApiError (proxy/src/relay/chat.ts, owned by the NATS work right now) maps every status it
-// does not list to 502, so clients get 502 upstream_error with code insufficient_ledger_balance.
-// Fix: `case 402: return new ApiError(402, e.message, e.code);` there; then drop `.failing`.
-test.serial.failing("empty 0G ledger answers HTTP 402 as documented in docs/0g.md", (t) => {
+test.serial("empty 0G ledger answers HTTP 402 as documented in docs/0g.md", (t) => {
   t.is(brokeError?.status, 402);
 });
 

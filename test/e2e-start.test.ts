@@ -14,7 +14,7 @@ import test from "ava";
 import { JsonRpcProvider } from "near-api-js";
 import type { Page } from "playwright-core";
 import { formatAmount } from "../web4/src/amount.js";
-import { artifactPath, chromiumAvailable, type LaunchedBrowser, launchChromium } from "./helpers/browser.js";
+import { artifactPath, type LaunchedBrowser, launchChromium, requireChromium } from "./helpers/browser.js";
 import { freeStackPorts, type Stack, type StackPorts, startStack, stopAllStacks } from "./helpers/stack.js";
 
 const CONTRACT = "token.test.near";
@@ -153,7 +153,7 @@ async function recordRefundSteps(page: Page) {
 test.serial(
   "npm start stack in Chromium: dev wallet, buy, start, streamed chat, spent rises, end & refund to the exact unit",
   async (t) => {
-    if (!chromiumAvailable()) return t.pass("chromium not installed (apt-get install -y chromium); skipped");
+    requireChromium();
     const stack = await startStack({ home, ports });
     t.teardown(() => stack.stop());
     const near = chain(stack);
@@ -272,7 +272,7 @@ test.serial(
 );
 
 test.serial("a second start on the same home reuses state: every deploy step is up to date", async (t) => {
-  if (!chromiumAvailable()) return t.pass("skipped with the browser test");
+  requireChromium();
   // --no-proxy changes only step 5; the proxy-down test below uses this stack.
   proxyless = await startStack({ home, ports, args: ["--no-proxy"] });
   const out = proxyless.output();
@@ -307,7 +307,7 @@ test.serial("a second start on the same home reuses state: every deploy step is 
 test.serial(
   "proxy down: sending shows a clear error and loses nothing (balance, typed message, open escrow)",
   async (t) => {
-    if (!chromiumAvailable()) return t.pass("chromium not installed; skipped");
+    requireChromium();
     const stack = proxyless ?? (await startStack({ home, ports, args: ["--no-proxy"] }));
     t.teardown(() => stack.stop());
     const near = chain(stack);

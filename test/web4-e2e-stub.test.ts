@@ -9,7 +9,7 @@ import test from "ava";
 import { decodeSignedTransaction, KeyPair, type KeyPairString } from "near-api-js";
 import nacl from "tweetnacl";
 import { buildWeb4Bundle } from "../web4/bundle.js";
-import { artifactPath, chromiumAvailable, launchChromium } from "./helpers/browser.js";
+import { artifactPath, launchChromium, requireChromium } from "./helpers/browser.js";
 
 const CONTRACT = "token.test";
 const DECIMALS = 6;
@@ -353,7 +353,7 @@ async function startServer(stubs: Stubs, assets: Record<string, { contentType: s
 }
 
 test("web4 app in Chromium: sign in, register, buy, start, chat (safe markdown, live meter), proxy down + retry, end & refund", async (t) => {
-  if (!chromiumAvailable()) return t.pass("chromium not installed; skipped");
+  requireChromium();
   const bundle = await buildWeb4Bundle({ network: "localnet", quiet: true });
   const stubs = new Stubs();
   const { server, origin } = await startServer(stubs, bundle.assets);

@@ -8,8 +8,11 @@ import { type Browser, type BrowserContext, chromium } from "playwright-core";
 export const CHROMIUM_PATH = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 export const ARTIFACTS_DIR = join(process.cwd(), "test-artifacts");
 
-export function chromiumAvailable(): boolean {
-  return existsSync(CHROMIUM_PATH);
+/** Browser tests fail, never skip, without Chromium: a skipped e2e must not look like a pass. */
+export function requireChromium(): void {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(`${CHROMIUM_PATH} is missing: install Debian's Chromium (apt-get install -y chromium)`);
+  }
 }
 
 export interface LaunchedBrowser {

@@ -3,7 +3,7 @@
 // once (the store makes settle idempotent too).
 import { randomUUID } from "node:crypto";
 import type { ProxyContext } from "../context.js";
-import { type ApiError, errors } from "../errors.js";
+import { ApiError, errors } from "../errors.js";
 import { costOf, priceOf } from "../metering/prices.js";
 import { quote } from "../metering/reservation.js";
 import { callWithFallback, type Route, RoutingError } from "../routing/retry.js";
@@ -29,6 +29,9 @@ export function routingToApiError(e: RoutingError): ApiError {
   switch (e.status) {
     case 400:
       return errors.badRequest(e.message, null, e.code);
+    // The upstream cannot be paid (0G: the operator's ledger is empty): the adapter's own code says so.
+    case 402:
+      return new ApiError(402, e.message, e.code);
     case 429:
       return errors.rateLimited(e.retryAfterSeconds);
     case 503:
