@@ -23,10 +23,19 @@ export async function buildContract(source, outDir = join(dirname(dirname(resolv
   const file = basename(source).replace(/\.(ts|js)$/, "");
   const name = file === "index" ? basename(dirname(dirname(resolve(source)))) : file;
   const wasmTarget = join(outDir, `${name}.wasm`);
-  await run(process.execPath, [sdkCli, "createJsFileWithRollup", relative(projectRoot, resolve(source)), relative(projectRoot, wasmTarget)], {
-    cwd: projectRoot,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  await run(
+    process.execPath,
+    [
+      sdkCli,
+      "createJsFileWithRollup",
+      relative(projectRoot, resolve(source)),
+      relative(projectRoot, wasmTarget),
+    ],
+    {
+      cwd: projectRoot,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   const jsPath = join(outDir, `${name}.js`);
   return { name, jsPath, wasmTarget, ...(await bundleSizes(jsPath)) };
 }
@@ -39,6 +48,13 @@ export async function bundleSizes(jsPath) {
   return { rawBytes: Buffer.byteLength(code), minifiedBytes: Buffer.byteLength(min.code) };
 }
 
+/** The JS bundle plus the WASM (near-sdk-js's full toolchain must be installed). */
+export async function buildContractWasm(source, outDir) {
+  const built = await buildContract(source, outDir);
+  await buildWasm(source, built.wasmTarget);
+  return built;
+}
+
 async function buildWasm(source, wasmTarget) {
   if (!existsSync(join(toolchainDir, "qjsc")) || !existsSync(join(toolchainDir, "wasi-sdk"))) {
     throw new Error(
@@ -47,10 +63,14 @@ async function buildWasm(source, wasmTarget) {
         "then run `npm run build:wasm` again. localnet and the tests use the JS bundle and do not need it.",
     );
   }
-  await run(process.execPath, [sdkCli, "build", relative(projectRoot, source), relative(projectRoot, wasmTarget)], {
-    cwd: projectRoot,
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  await run(
+    process.execPath,
+    [sdkCli, "build", relative(projectRoot, source), relative(projectRoot, wasmTarget)],
+    {
+      cwd: projectRoot,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
 }
 
 function contractSources() {
@@ -66,12 +86,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const wantWasm = process.argv.includes("--wasm");
   try {
     for (const source of contractSources()) {
-      const built = await buildContract(source);
-      console.log(`[build] ${relative(projectRoot, built.jsPath)}: ${kb(built.rawBytes)} raw, ${kb(built.minifiedBytes)} minified`);
-      if (wantWasm) {
-        await buildWasm(source, built.wasmTarget);
-        console.log(`[build] ${relative(projectRoot, built.wasmTarget)}`);
-      }
+      const built = wantWasm ? await buildContractWasm(source) : await buildContract(source);
+      console.log(
+        `[build] ${relative(projectRoot, built.jsPath)}: ${kb(built.rawBytes)} raw, ${kb(built.minifiedBytes)} minified`,
+      );
+      if (wantWasm) console.log(`[build] ${relative(projectRoot, built.wasmTarget)}`);
     }
   } catch (err) {
     console.error(`[build] ${err.message}`);

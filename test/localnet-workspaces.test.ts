@@ -2,7 +2,7 @@
 // executable. Set NEAR_SANDBOX_BIN_PATH to a directory holding a real near-sandbox to run the same tests there.
 import anyTest, { type TestFn } from "ava";
 import nearWorkspaces, { type NearAccount, type Worker as WorkerType } from "near-workspaces";
-import { builtContract } from "./helpers/contracts.js";
+import { deployableContract } from "./helpers/contracts.js";
 import { useLocalnet } from "./helpers/localnet.js";
 
 // near-workspaces is CommonJS whose re-exports Node cannot see as named ESM exports.
@@ -60,7 +60,7 @@ test("a sub-account of someone else cannot be created", async (t) => {
 
 test("devDeploy a near-sdk-js contract, call and view; storage is staked", async (t) => {
   const { root } = t.context;
-  const contract = await root.devDeploy(await builtContract("status"), {
+  const contract = await root.devDeploy(await deployableContract("status"), {
     method: "init",
     args: { owner: "someone.test.near" },
     initialBalance: near("20"),
@@ -78,7 +78,7 @@ test("devDeploy a near-sdk-js contract, call and view; storage is staked", async
 
 test("panics arrive as typed errors, in calls and views", async (t) => {
   const { root } = t.context;
-  const contract = await root.devDeploy(await builtContract("status"));
+  const contract = await root.devDeploy(await deployableContract("status"));
   const err = await t.throwsAsync(root.call(contract, "fail", { message: "boom" }), {
     instanceOf: TransactionError,
   });
@@ -91,11 +91,11 @@ test("panics arrive as typed errors, in calls and views", async (t) => {
 
 test("cross-contract call with callback, success and failure branches", async (t) => {
   const { root } = t.context;
-  const target = await root.devDeploy(await builtContract("status"), {
+  const target = await root.devDeploy(await deployableContract("status"), {
     method: "init",
     args: { owner: "o.test.near" },
   });
-  const cross = await root.devDeploy(await builtContract("cross"));
+  const cross = await root.devDeploy(await deployableContract("cross"));
   const ok = await root.call(
     cross,
     "call_other",
@@ -122,8 +122,8 @@ test("cross-contract call with callback, success and failure branches", async (t
 
 test("a deposit attached to a failing cross-contract call comes back", async (t) => {
   const { root } = t.context;
-  const target = await root.devDeploy(await builtContract("status"));
-  const cross = await root.devDeploy(await builtContract("cross"), { initialBalance: near("5") });
+  const target = await root.devDeploy(await deployableContract("status"));
+  const cross = await root.devDeploy(await deployableContract("cross"), { initialBalance: near("5") });
   const before = BigInt((await cross.balance()).total.toString());
   await root.call(
     cross,
@@ -143,7 +143,7 @@ test("a deposit attached to a failing cross-contract call comes back", async (t)
 
 test("wrapping a failing host call in try/catch does not save the transaction", async (t) => {
   const { root } = t.context;
-  const contract = await root.devDeploy(await builtContract("trycatch"));
+  const contract = await root.devDeploy(await deployableContract("trycatch"));
   const r1 = await root.callRaw(contract, "swallow_panic", {});
   t.true(r1.failed);
   const r2 = await root.callRaw(contract, "swallow_host_error", {});
@@ -154,7 +154,7 @@ test("wrapping a failing host call in try/catch does not save the transaction", 
 
 test("patchStateRecords rewrites contract state and accounts", async (t) => {
   const { root } = t.context;
-  const contract = await root.devDeploy(await builtContract("status"), {
+  const contract = await root.devDeploy(await deployableContract("status"), {
     method: "init",
     args: { owner: "a.test.near" },
   });

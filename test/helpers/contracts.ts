@@ -1,44 +1,69 @@
-// Builds the near-sdk-js test contracts in test/contracts/ on demand. Bundles are cached under
-// build/test-contracts/ by a hash of their source, so parallel ava processes and later runs reuse them.
+// Builds near-sdk-js contracts for tests on demand, cached under build/test-contracts/ by a hash of
+// their sources, so parallel ava processes and later runs reuse them.
+// localnet runs the JS bundle; a real near-sandbox (NEAR_SANDBOX_BIN_PATH set by the developer) needs
+// the WASM, so `deployable*` builds whichever the configured sandbox runs and the tests stay unchanged.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { buildContract } from "../../contracts/build.mjs";
-import { projectRoot } from "./localnet.js";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { buildContract, buildContractWasm } from "../../contracts/build.mjs";
+import { projectRoot, usingRealSandbox } from "./localnet.js";
 
 const builds = new Map<string, Promise<string>>();
+const sdkVersion = (): string =>
+  JSON.parse(readFileSync(join(projectRoot, "node_modules", "near-sdk-js", "package.json"), "utf8")).version;
 
-/** Path of the JS bundle of test/contracts/<name>.ts, built on first use. */
+/** JS bundle of test/contracts/<name>.ts (what localnet's VM runs), built on first use. */
 export function builtContract(name: string): Promise<string> {
-  let build = builds.get(name);
+  const source = join(projectRoot, "test", "contracts", `${name}.ts`);
+  return cached(name, source, [source], "js");
+}
+
+/** test/contracts/<name>.ts as the configured sandbox deploys it: JS on localnet, WASM on near-sandbox. */
+export function deployableContract(name: string): Promise<string> {
+  const source = join(projectRoot, "test", "contracts", `${name}.ts`);
+  return cached(name, source, [source], usingRealSandbox() ? "wasm" : "js");
+}
+
+/** contracts/token as the configured sandbox deploys it (its whole src/ folder is the cache key). */
+export function deployableToken(): Promise<string> {
+  const srcDir = join(projectRoot, "contracts", "token", "src");
+  const files = readdirSync(srcDir)
+    .sort()
+    .map((f) => join(srcDir, f));
+  return cached("token", join(srcDir, "index.ts"), files, usingRealSandbox() ? "wasm" : "js");
+}
+
+function cached(name: string, source: string, inputs: string[], kind: "js" | "wasm"): Promise<string> {
+  const key = `${kind}:${source}`;
+  let build = builds.get(key);
   if (!build) {
-    build = buildCached(name);
-    builds.set(name, build);
+    build = buildCached(name, source, inputs, kind);
+    builds.set(key, build);
   }
   return build;
 }
 
-async function buildCached(name: string): Promise<string> {
-  const source = join(projectRoot, "test", "contracts", `${name}.ts`);
-  const sdkVersion = JSON.parse(
-    readFileSync(join(projectRoot, "node_modules", "near-sdk-js", "package.json"), "utf8"),
-  ).version;
-  const hash = createHash("sha256")
-    .update(readFileSync(source))
-    .update(sdkVersion)
-    .digest("hex")
-    .slice(0, 16);
+async function buildCached(
+  name: string,
+  source: string,
+  inputs: string[],
+  kind: "js" | "wasm",
+): Promise<string> {
+  const hash = createHash("sha256").update(sdkVersion());
+  for (const file of inputs) hash.update(basename(file)).update(readFileSync(file));
   const cacheDir = join(projectRoot, "build", "test-contracts");
-  const finalPath = join(cacheDir, `${name}-${hash}.js`);
+  const finalPath = join(cacheDir, `${name}-${hash.digest("hex").slice(0, 16)}.${kind}`);
   if (existsSync(finalPath)) return finalPath;
   // Build in a private folder and rename: another process may be building the same contract.
   const workDir = join(cacheDir, `tmp-${process.pid}-${name}`);
   mkdirSync(workDir, { recursive: true });
   try {
-    const built = (await buildContract(source, workDir)) as { jsPath: string };
-    renameSync(built.jsPath, finalPath);
+    const built =
+      kind === "wasm" ? await buildContractWasm(source, workDir) : await buildContract(source, workDir);
+    renameSync(kind === "wasm" ? built.wasmTarget : built.jsPath, finalPath);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
+  if (!existsSync(dirname(finalPath))) throw new Error(`build of ${name} produced nothing`);
   return finalPath;
 }

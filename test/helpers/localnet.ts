@@ -19,3 +19,9 @@ export function useLocalnet(): string {
   }
   return process.env.NEAR_SANDBOX_BINARY_PATH as string;
 }
+
+/** True when the developer pointed near-workspaces at a real near-sandbox rather than localnet. */
+export function usingRealSandbox(): boolean {
+  const configured = process.env.NEAR_SANDBOX_BIN_PATH;
+  return Boolean(configured) && configured !== join(projectRoot, ".localnet", "bin");
+}

@@ -1,14 +1,12 @@
 // Shared set-up for the token contract suites: one near-workspaces Worker per test file (t.context),
 // a fresh token contract and fresh accounts per test, and the supply invariant read from raw state.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import type { ExecutionContext } from "ava";
 import { Wallet } from "ethers";
 import { type NearAccount, Worker } from "near-workspaces";
-import { buildContract } from "../../contracts/build.mjs";
-import { builtContract } from "./contracts.js";
-import { projectRoot, useLocalnet } from "./localnet.js";
+import { deployableContract, deployableToken } from "./contracts.js";
+import { useLocalnet } from "./localnet.js";
 
 process.env.NEAR_WORKSPACES_NO_LOGS ??= "1";
 
@@ -34,31 +32,10 @@ export interface World {
   conversations: string[];
 }
 
-let tokenBuild: Promise<string> | undefined;
+/** contracts/token as the configured sandbox deploys it (JS bundle on localnet, WASM on near-sandbox). */
+export const tokenBundle = deployableToken;
 
-/** contracts/token bundled once per process into a content-addressed cache (parallel ava files). */
-export function tokenBundle(): Promise<string> {
-  tokenBuild ??= (async () => {
-    const srcDir = join(projectRoot, "contracts", "token", "src");
-    const hash = createHash("sha256");
-    for (const f of readdirSync(srcDir).sort()) hash.update(f).update(readFileSync(join(srcDir, f)));
-    const cacheDir = join(projectRoot, "build", "test-contracts");
-    const finalPath = join(cacheDir, `token-${hash.digest("hex").slice(0, 16)}.js`);
-    if (existsSync(finalPath)) return finalPath;
-    const workDir = join(cacheDir, `tmp-${process.pid}-token`);
-    mkdirSync(workDir, { recursive: true });
-    try {
-      const built = (await buildContract(join(srcDir, "index.ts"), workDir)) as { jsPath: string };
-      renameSync(built.jsPath, finalPath);
-    } finally {
-      rmSync(workDir, { recursive: true, force: true });
-    }
-    return finalPath;
-  })();
-  return tokenBuild;
-}
-
-export const receiverBundle = () => builtContract("ft-receiver");
+export const receiverBundle = () => deployableContract("ft-receiver");
 
 export async function initWorker(): Promise<TokenContext> {
   useLocalnet();
