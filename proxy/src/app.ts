@@ -38,7 +38,8 @@ export interface CreateProxyOptions {
 
 export interface AiProxy {
   app: Hono;
-  fetch: (request: Request) => Response | Promise<Response>;
+  /** `env` is @hono/node-server's `{incoming, outgoing}` when serving HTTP (see server.ts). */
+  fetch: (request: Request, env?: unknown) => Response | Promise<Response>;
   context: ProxyContext;
   /** Stops new work, waits for in-flight requests (up to timeoutMs) to settle, closes the store. */
   close(timeoutMs?: number): Promise<void>;
@@ -139,7 +140,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
 
   return {
     app,
-    fetch: (request) => app.fetch(request),
+    fetch: (request, env) => app.fetch(request, env),
     context,
     async close(timeoutMs = 10_000) {
       context.shutdown.abort();

@@ -1,8 +1,13 @@
 // Runs a proxy on @hono/node-server.
+
+import type { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { type AiProxy, type CreateProxyOptions, createProxy } from "./app.js";
 import type { ProxyConfig } from "./config.js";
+import { nodeBindings } from "./http/body.js";
+import { pendingNodeSinks } from "./relay/sink.js";
 
 export interface RunningProxy extends AiProxy {
   url: string;
@@ -17,7 +22,9 @@ export async function startProxy(
 ): Promise<RunningProxy> {
   const proxy = await createProxy(config, options);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: proxy.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    const s = serve({ fetch: directFetch(proxy), port: config.port, hostname: config.host }, () =>
+      resolve(s),
+    );
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
@@ -35,5 +42,27 @@ export async function startProxy(
       if ("closeAllConnections" in server) (server as { closeAllConnections(): void }).closeAllConnections();
       await closed;
     },
+  };
+}
+
+/**
+ * The app's fetch, plus the direct SSE path: when the chat route chose to write a stream straight to
+ * the ServerResponse (relay/sink.ts), the final response Hono produced (after CORS and every other
+ * middleware) only supplies status and headers; the stream writes them with its first bytes and
+ * the adapter is told the response is already being sent.
+ */
+function directFetch(proxy: AiProxy) {
+  return async (request: Request, env: unknown): Promise<Response> => {
+    const response = await proxy.fetch(request, env);
+    const node = nodeBindings(env);
+    const sink = node && pendingNodeSinks.get(node.outgoing);
+    if (!node || !sink) return response;
+    pendingNodeSinks.delete(node.outgoing);
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    sink.attach(node.outgoing as ServerResponse, response.status, headers);
+    return RESPONSE_ALREADY_SENT;
   };
 }

@@ -1,10 +1,56 @@
 // Reads a JSON request body with a hard byte limit: 413 above it, 400 for anything not a JSON object.
+// On @hono/node-server the body is read from the IncomingMessage itself (no web stream per request).
+import { IncomingMessage, ServerResponse } from "node:http";
 import { errors } from "../errors.js";
 
 export async function readJsonObject(request: Request, limit: number): Promise<Record<string, unknown>> {
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > limit) throw errors.tooLarge(limit);
-  const text = await readLimited(request, limit);
+  return parseJsonObject(await readLimited(request, limit));
+}
+
+/** The Node request/response pair when the app runs on @hono/node-server over HTTP/1.1. */
+export function nodeBindings(
+  env: unknown,
+): { incoming: IncomingMessage; outgoing: ServerResponse } | undefined {
+  const e = env as { incoming?: unknown; outgoing?: unknown } | undefined;
+  return e?.incoming instanceof IncomingMessage && e.outgoing instanceof ServerResponse
+    ? { incoming: e.incoming, outgoing: e.outgoing }
+    : undefined;
+}
+
+/** readJsonObject for a Node IncomingMessage whose body nothing has read yet. */
+export async function readJsonObjectFrom(
+  incoming: IncomingMessage,
+  limit: number,
+): Promise<Record<string, unknown>> {
+  const declared = Number(incoming.headers["content-length"] ?? "NaN");
+  if (Number.isFinite(declared) && declared > limit) throw errors.tooLarge(limit);
+  const text = await new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > limit) {
+        // Stop buffering; the adapter drains or closes the rest after the 413 is sent.
+        incoming.off("data", onData);
+        incoming.pause();
+        reject(errors.tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    incoming.on("data", onData);
+    incoming.once("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    incoming.once("error", reject);
+    incoming.once("close", () => {
+      if (!incoming.complete) reject(errors.badRequest("request body incomplete", null, "invalid_json"));
+    });
+  });
+  return parseJsonObject(text);
+}
+
+function parseJsonObject(text: string): Record<string, unknown> {
   if (text.trim() === "")
     throw errors.badRequest("request body is empty; send a JSON object", null, "invalid_json");
   let parsed: unknown;

@@ -51,6 +51,11 @@ export interface ChatOptions {
    * idempotent, so a job is billed once.
    */
   reservedAs?: string;
+  /**
+   * HTTP on @hono/node-server: the ServerResponse a stream may be written to directly (relay/sink.ts);
+   * server.ts attaches it once Hono's middleware has produced the final headers.
+   */
+  direct?: object;
 }
 
 export async function completeChat(
@@ -118,6 +123,7 @@ export async function completeChat(
   if (!stream) return relayJson(ctx, answer, billing);
   return relayStream(ctx, answer, billing, {
     clientWantsUsage: request.stream_options?.include_usage === true,
+    ...(options.direct ? { direct: options.direct } : {}),
   });
 }
 

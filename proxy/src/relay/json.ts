@@ -4,13 +4,14 @@ import { errors } from "../errors.js";
 import type { Answer } from "../routing/retry.js";
 import type { Billing } from "./chat.js";
 import { settleReservation } from "./settle.js";
+import { upstreamText } from "./upstream-body.js";
 import { readUsage } from "./usage.js";
 
 export async function relayJson(ctx: ProxyContext, answer: Answer, billing: Billing): Promise<Response> {
   const track = (async () => {
     let json: Record<string, unknown>;
     try {
-      json = JSON.parse(await answer.call.response.text()) as Record<string, unknown>;
+      json = JSON.parse(await upstreamText(answer.call)) as Record<string, unknown>;
     } catch {
       // Cut or garbled after a 2xx: the client gets nothing usable, so it pays nothing.
       await settleReservation(ctx, { ...billing, cost: 0n, reason: "upstream_garbled" });

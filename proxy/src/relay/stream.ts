@@ -1,7 +1,8 @@
 // Streaming answers. The upstream is read by a pump that is independent of the client: when the
 // client disconnects the pump keeps reading to the upstream's final usage chunk and bills it (T10).
 // Events are forwarded as they arrive; only the usage chunk the proxy injected is dropped when the
-// client did not ask for it.
+// client did not ask for it. Over HTTP the bytes go straight to the Node ServerResponse (sink.ts).
+import { StringDecoder } from "node:string_decoder";
 import { createParser } from "eventsource-parser";
 import type { ProxyContext } from "../context.js";
 import { estimateOutputTokens } from "../metering/estimate.js";
@@ -9,9 +10,10 @@ import type { Answer } from "../routing/retry.js";
 import type { Usage } from "../upstreams/types.js";
 import type { Billing } from "./chat.js";
 import { settleReservation } from "./settle.js";
+import { NodeSink, pendingNodeSinks, type Sink, webSink } from "./sink.js";
+import { forEachChunk } from "./upstream-body.js";
 import { readUsage } from "./usage.js";
 
-const encoder = new TextEncoder();
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 
 interface Chunk {
@@ -22,30 +24,43 @@ interface Chunk {
   usage?: unknown;
 }
 
+const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  connection: "keep-alive",
+  "x-accel-buffering": "no",
+};
+
 export function relayStream(
   ctx: ProxyContext,
   answer: Answer,
   billing: Billing,
-  options: { clientWantsUsage: boolean },
+  options: {
+    clientWantsUsage: boolean;
+    /** The Node ServerResponse to write to directly (HTTP on @hono/node-server); see sink.ts. */
+    direct?: object;
+  },
 ): Response {
-  const upstreamBody = answer.call.response.body;
-  let client: ReadableStreamDefaultController<Uint8Array> | undefined;
-  let clientGone = false;
-  const send = (bytes: Uint8Array) => {
-    if (clientGone || !client) return;
-    try {
-      client.enqueue(bytes);
-    } catch {
-      clientGone = true;
-    }
-  };
-  // Events re-serialized from one upstream read, sent as one chunk (fewer web-stream hops).
+  let sink: Sink;
+  let response: Response;
+  if (options.direct) {
+    const node = new NodeSink();
+    pendingNodeSinks.set(options.direct, node);
+    sink = node;
+    // Carries status and headers through Hono's middleware; server.ts writes them with the bytes.
+    response = new Response(null, { status: 200, headers: SSE_HEADERS });
+  } else {
+    const web = webSink();
+    sink = web.sink;
+    response = new Response(web.body, { headers: SSE_HEADERS });
+  }
+  // Events re-serialized from one upstream read, sent as one chunk (one write per upstream read).
   let pending = "";
   const queue = (text: string) => {
     pending += text;
   };
   const flush = () => {
-    if (pending) send(encoder.encode(pending));
+    if (pending) sink.write(pending);
     pending = "";
   };
   // When the client asked for usage the upstream bytes are forwarded untouched and only observed.
@@ -87,26 +102,17 @@ export function relayStream(
           queue(event.event ? `event: ${event.event}\ndata: ${data}\n\n` : `data: ${data}\n\n`);
       },
     });
-    const idleMs = answer.route.retry.timeout_ms;
-    let idle: NodeJS.Timeout | undefined;
-    const armIdle = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => answer.abort(), idleMs);
-    };
+    // One idle timer per stream, re-armed with refresh() (no timer allocation per chunk).
+    const idle = setTimeout(() => answer.abort(), answer.route.retry.timeout_ms);
     let cut = false;
     try {
-      if (!upstreamBody) throw new Error("upstream sent no body");
-      const reader = upstreamBody.getReader();
-      const decoder = new TextDecoder();
-      armIdle();
-      for (;;) {
-        const { done: end, value } = await reader.read();
-        if (end) break;
-        armIdle();
-        if (passThrough) send(value);
-        parser.feed(decoder.decode(value, { stream: true }));
+      const decoder = new StringDecoder("utf8");
+      await forEachChunk(answer.call, (value) => {
+        idle.refresh();
+        if (passThrough) sink.write(value);
+        parser.feed(decoder.write(value));
         flush();
-      }
+      });
       cut = !done && !usage;
     } catch {
       cut = true;
@@ -132,10 +138,8 @@ export function relayStream(
     }
     if (cut) {
       ctx.metrics.upstreamErrors.inc({ provider: answer.route.provider, reason: "stream_cut" });
-      send(
-        encoder.encode(
-          `data: ${JSON.stringify({ error: { message: "the upstream stream ended early", type: "upstream_error", param: null, code: "stream_cut" } })}\n\n`,
-        ),
+      sink.write(
+        `data: ${JSON.stringify({ error: { message: "the upstream stream ended early", type: "upstream_error", param: null, code: "stream_cut" } })}\n\n`,
       );
     }
     await settleReservation(ctx, { ...billing, cost, usage, reason });
@@ -143,32 +147,11 @@ export function relayStream(
       .finish?.({ id, usage, headers: answer.call.response.headers })
       .catch((e) => ctx.logger.warn({ err: (e as Error).message }, "upstream finish hook failed"));
     ctx.metrics.activeStreams.dec();
-    if (!clientGone && client) {
-      try {
-        client.close();
-      } catch {
-        // already closed by the client
-      }
-    }
+    sink.end();
   };
 
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      client = controller;
-      const running = pump();
-      ctx.inflight.add(running);
-      running.finally(() => ctx.inflight.delete(running));
-    },
-    cancel() {
-      clientGone = true;
-    },
-  });
-  return new Response(body, {
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    },
-  });
+  const running = pump();
+  ctx.inflight.add(running);
+  running.finally(() => ctx.inflight.delete(running));
+  return response;
 }

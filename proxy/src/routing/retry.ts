@@ -2,6 +2,7 @@
 // before the first byte reaches the client: once a 2xx answer is handed back nothing is replayed, so
 // a request is billed once, for the attempt that answered (T11).
 import type { RetryConfig } from "../config.js";
+import { upstreamText } from "../relay/upstream-body.js";
 import { type Upstream, type UpstreamCall, UpstreamError } from "../upstreams/types.js";
 
 export interface Route {
@@ -78,14 +79,14 @@ export function scrubUpstreamMessage(text: string): string {
     .slice(0, 500);
 }
 
-async function errorText(response: Response): Promise<string> {
+async function errorText(call: UpstreamCall): Promise<string> {
   try {
-    const text = await response.text();
+    const text = await upstreamText(call);
     const parsed = JSON.parse(text) as { error?: { message?: string } | string };
     const message = typeof parsed.error === "string" ? parsed.error : parsed.error?.message;
     return message ?? text;
   } catch {
-    return `HTTP ${response.status}`;
+    return `HTTP ${call.response.status}`;
   }
 }
 
@@ -150,7 +151,7 @@ export async function callWithRetries(
       hooks.signal?.removeEventListener("abort", onShutdown);
       const status = response.status;
       waitHint = retryAfterMs(response.headers.get("retry-after"));
-      const message = scrubUpstreamMessage(await errorText(response));
+      const message = scrubUpstreamMessage(await errorText(call));
       failure = mapStatus(route.provider, status, message, waitHint);
       hooks.onFailedAttempt?.({ provider: route.provider, status, reason: `http_${status}` });
       if (!isRetryableStatus(status)) throw failure;

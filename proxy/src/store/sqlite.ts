@@ -5,6 +5,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { SignedRefund } from "../../../wire/index.js";
+import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
 import type {
   ConversationState,
   ConversationStore,
@@ -92,6 +93,7 @@ export interface SqliteStoreOptions {
 
 export class SqliteStore implements ConversationStore {
   readonly #db: Database.Database;
+  readonly #checkpointer: Checkpointer | undefined;
   readonly #getConversation: Database.Statement<[string], ConversationRow>;
   readonly #getReservation: Database.Statement<[string], ReservationRow>;
   readonly #reserveTx: (r: {
@@ -110,6 +112,12 @@ export class SqliteStore implements ConversationStore {
     this.#db.pragma("busy_timeout = 5000");
     this.#db.pragma("foreign_keys = ON");
     this.#db.exec(schema);
+    if (options.path !== ":memory:") {
+      // Checkpoints run in a worker (checkpointer.ts); this connection's own autocheckpoint stays
+      // only as a backstop (10000 pages, ~40 MB of WAL) should the worker fall behind.
+      this.#db.pragma("wal_autocheckpoint = 10000");
+      this.#checkpointer = startCheckpointer(options.path);
+    }
 
     const db = this.#db;
     this.#getConversation = db.prepare("SELECT * FROM conversations WHERE id = ?");
@@ -245,6 +253,8 @@ export class SqliteStore implements ConversationStore {
   }
 
   async dispose(): Promise<void> {
+    // The worker's connection closes first, so this one is the last and leaves a checkpointed file.
+    await this.#checkpointer?.stop();
     if (this.#db.open) this.#db.close();
   }
 }

@@ -1,6 +1,7 @@
 // One interface for every upstream (Portkey-style: one folder per provider beside this file).
 // An adapter speaks its provider's protocol and hands back OpenAI's wire format; retries,
 // fallbacks, metering and SSE parsing live in the proxy, not in adapters.
+import type { Readable } from "node:stream";
 
 export interface Usage {
   prompt_tokens: number;
@@ -32,6 +33,11 @@ export interface UpstreamCall {
    * proxy can decide on retries (429/5xx before the first byte) and `Retry-After`.
    */
   response: Response;
+  /**
+   * The same body as a Node stream, for adapters that speak node:http (no web-stream layers on the
+   * hot path). When set, `response` carries only status and headers and the proxy reads this instead.
+   */
+  raw?: Readable;
   /** Called once after the proxy has read the whole answer (0G settles fees here). */
   finish?(result: { id?: string; usage?: Usage; headers: Headers }): Promise<void>;
 }

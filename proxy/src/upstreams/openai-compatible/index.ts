@@ -1,6 +1,11 @@
 // `openai-compatible`: any endpoint that speaks OpenAI's chat.completions (OpenAI, Azure OpenAI,
 // vLLM, llama.cpp, Together, ...). The API key comes from the env var the config names; it only
 // ever goes into the outgoing header (T13).
+// Requests go through node:http(s) on a keep-alive agent rather than fetch: no per-request web
+// Request/Response/ReadableStream objects, no connection setup per request, Nagle off; the proxy
+// reads the body straight from the IncomingMessage (`UpstreamCall.raw`).
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { ProviderConfig } from "../../config.js";
 import {
   type ModelInfo,
@@ -37,7 +42,9 @@ export class OpenAiCompatibleUpstream implements Upstream {
   readonly name: string;
   readonly #config: ProviderConfig;
   readonly #headers: Record<string, string>;
-  readonly #url: string;
+  readonly #url: URL;
+  readonly #agent: HttpAgent;
+  readonly #request: typeof httpRequest;
 
   constructor({ config, env = process.env }: OpenAiCompatibleOptions) {
     if (!config.base_url) throw new Error(`provider ${config.name}: base_url is required`);
@@ -53,7 +60,16 @@ export class OpenAiCompatibleUpstream implements Upstream {
       else this.#headers["authorization"] = `Bearer ${key}`;
     }
     const query = new URLSearchParams(config.query).toString();
-    this.#url = `${config.base_url.replace(/\/+$/, "")}/chat/completions${query ? `?${query}` : ""}`;
+    this.#url = new URL(`${config.base_url.replace(/\/+$/, "")}/chat/completions${query ? `?${query}` : ""}`);
+    const https = this.#url.protocol === "https:";
+    // LIFO keeps the warmest sockets busy and lets idle ones time out; noDelay: SSE chunks are small.
+    const agentOptions = { keepAlive: true, scheduling: "lifo" as const, noDelay: true };
+    this.#agent = https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.#request = https ? (httpsRequest as typeof httpRequest) : httpRequest;
+  }
+
+  async close(): Promise<void> {
+    this.#agent.destroy();
   }
 
   async listModels(): Promise<ModelInfo[]> {
@@ -69,19 +85,41 @@ export class OpenAiCompatibleUpstream implements Upstream {
       this.#config.content_format === "string"
         ? { ...request.body, messages: flattenContent(request.body["messages"]) }
         : request.body;
+    const payload = Buffer.from(JSON.stringify(body));
     try {
-      const response = await fetch(this.#url, {
-        method: "POST",
-        headers: this.#headers,
-        body: JSON.stringify(body),
-        signal: request.signal,
+      const raw = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = this.#request(this.#url, {
+          method: "POST",
+          agent: this.#agent,
+          headers: { ...this.#headers, "content-length": payload.byteLength },
+          signal: request.signal,
+        });
+        req.once("response", resolve);
+        req.on("error", reject);
+        req.end(payload);
       });
-      return { response };
+      // The proxy attaches its own listeners when it reads the body; this one only keeps an abort
+      // after the headers (idle timeout, shutdown) from being an unhandled 'error'.
+      raw.on("error", () => {});
+      return { response: headOnly(raw), raw };
     } catch (e) {
       if (request.signal.aborted)
         throw new UpstreamError(504, `${this.name}: upstream timed out`, "upstream_timeout", true);
-      // fetch's message names the host, never the headers, so it is safe to keep.
+      // node:http's message names the host, never the headers, so it is safe to keep.
       throw new UpstreamError(502, `${this.name}: ${(e as Error).message}`, "upstream_unreachable", true);
     }
   }
+}
+
+/** Status and headers as a web Response without a body (the body is `UpstreamCall.raw`). */
+function headOnly(raw: IncomingMessage): Response {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw.headers)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else headers.set(name, value);
+  }
+  const status = raw.statusCode ?? 502;
+  // Response rejects statuses outside 200-599; such an answer is an upstream error anyway.
+  return new Response(null, { status: status >= 200 && status <= 599 ? status : 502, headers });
 }
