@@ -22,7 +22,7 @@ import { startProxy } from "../proxy/src/server.js";
 import { startMockUpstream } from "../test/helpers/mock-upstream.js";
 
 const synchronous = (process.env["BENCH_SQLITE_SYNCHRONOUS"] ?? "normal") as "full" | "normal";
-const requestsAt1 = Number(process.env["BENCH_REQUESTS_C1"] ?? 400);
+const requestsAt1 = Number(process.env["BENCH_REQUESTS_C1"] ?? 1000);
 const requestsAt64 = Number(process.env["BENCH_REQUESTS_C64"] ?? 3000);
 const rounds = Math.max(1, Number(process.env["BENCH_ROUNDS"] ?? 5));
 
@@ -86,16 +86,21 @@ interface Result {
   p50: number;
   p99: number;
   rps: number;
-  /** CPU µs per request in this process (client + mock) and in the proxy process. */
+  /** CPU µs per request in this process (client + mock) and in the proxy (or bare hop) process. */
   cpuHere: number;
   cpuProxy: number | undefined;
 }
 
-async function run(concurrency: number, total: number, fire: () => Promise<Sample>): Promise<Result> {
+async function run(
+  concurrency: number,
+  total: number,
+  fire: () => Promise<Sample>,
+  pid = proxyPid,
+): Promise<Result> {
   const samples: number[] = [];
   let next = 0;
   const cpu0 = process.cpuUsage();
-  const proxyCpu0 = cpuSecondsOf(proxyPid);
+  const proxyCpu0 = cpuSecondsOf(pid);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -104,7 +109,7 @@ async function run(concurrency: number, total: number, fire: () => Promise<Sampl
   );
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const proxyCpu1 = cpuSecondsOf(proxyPid);
+  const proxyCpu1 = cpuSecondsOf(pid);
   samples.sort((a, b) => a - b);
   const pct = (p: number) => samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))]!;
   return {
@@ -206,14 +211,56 @@ const body = JSON.stringify({
 });
 const directUrl = new URL(`${mock.url}/chat/completions`);
 const proxyUrl = new URL(`${proxyUrl0}/v1/chat/completions`);
-const direct = () =>
-  streamOnce(directUrl, JSON.stringify({ ...JSON.parse(body), stream_options: { include_usage: true } }));
+// Direct asks for the usage chunk the proxy injects upstream: the mock does the same work either way.
+const directBody = JSON.stringify({ ...JSON.parse(body), stream_options: { include_usage: true } });
+const direct = () => streamOnce(directUrl, directBody);
 const viaProxy = () => streamOnce(proxyUrl, body, secret);
+
+// Reference, not a target: the cheapest possible extra hop on this machine. A bare node:http
+// forwarder in its own process (keep-alive agent, bytes piped both ways, no auth, no ledger, no SSE
+// parsing) against the same mock. What it costs is the floor any Node proxy pays for the hop itself.
+// BENCH_BARE_HOP=0 skips it.
+const bareHopSource = `
+const http = require("node:http");
+const target = new URL(process.env.MOCK_URL + "/chat/completions");
+const agent = new http.Agent({ keepAlive: true, noDelay: true });
+const server = http.createServer((req, res) => {
+  const up = http.request(target, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": req.headers["content-length"] } }, (r) => {
+    res.writeHead(r.statusCode, r.headers);
+    r.pipe(res);
+  });
+  req.pipe(up);
+});
+server.listen(0, "127.0.0.1", () => console.log("bare hop " + server.address().port));
+`;
+let bareHop: { url: URL; pid: number | undefined; stop: () => Promise<void> } | undefined;
+if (process.env["BENCH_BARE_HOP"] !== "0") {
+  const child = spawn(process.execPath, ["-e", bareHopSource], {
+    env: { ...process.env, MOCK_URL: mock.url },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<string>((resolve) => {
+    child.stdout!.on("data", (d) => {
+      const m = /bare hop (\d+)/.exec(String(d));
+      if (m) resolve(m[1]!);
+    });
+  });
+  bareHop = {
+    url: new URL(`http://127.0.0.1:${port}/`),
+    pid: child.pid,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+const viaBareHop = () => streamOnce(bareHop!.url, directBody);
 
 // Warm up both paths (JIT, sockets, first-sight chain load).
 for (let i = 0; i < 2; i++) {
   await run(8, 300, direct);
   await run(8, 300, viaProxy);
+  if (bareHop) await run(8, 300, viaBareHop, bareHop.pid);
 }
 
 const fmt = (n: number) => n.toFixed(3).padStart(8);
@@ -237,7 +284,9 @@ for (const [concurrency, total] of [
   const perRound = Math.max(concurrency, Math.ceil(total / rounds));
   const ds: Result[] = [];
   const ps: Result[] = [];
+  const bs: Result[] = [];
   for (let r = 0; r < rounds; r++) {
+    if (bareHop) bs.push(await run(concurrency, perRound, viaBareHop, bareHop.pid));
     // ABBA: neither path always runs first (or last) in a round.
     if (r % 2 === 0) {
       ds.push(await run(concurrency, perRound, direct));
@@ -267,6 +316,13 @@ for (const [concurrency, total] of [
     `${String(concurrency).padStart(7)} | ${name} | ${fmt(r.p50)}    | ${fmt(r.p99)}    | ${r.rps.toFixed(0).padStart(7)} | ${us(r.cpuHere)}        | ${proxyCpu ? us(r.cpuProxy) : "       -"}`;
   console.log(row("direct", d, false));
   console.log(row("proxy ", p, true));
+  if (bareHop) {
+    const b = summary(bs);
+    const bareRatio = median(ds.map((x, i) => bs[i]!.rps / x.rps));
+    console.log(
+      `${row("bare  ", b, true)}   <- reference: bare forwarder, ${(bareRatio * 100).toFixed(1)} % of direct, added p50 ${median(ds.map((x, i) => bs[i]!.p50 - x.p50)).toFixed(3)} ms`,
+    );
+  }
   console.log(
     `        | added  | ${fmt(addedP50)}    | ${fmt(addedP99)}    | ratio ${(ratio * 100).toFixed(1)} % of direct (rounds: ${ratios.map((x) => (x * 100).toFixed(0)).join(" ")} %)`,
   );
@@ -284,6 +340,7 @@ console.log(
 );
 
 await stopProxy();
+await bareHop?.stop();
 await mock.close();
 agent.destroy();
 rmSync(dir, { recursive: true, force: true });

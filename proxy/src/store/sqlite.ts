@@ -86,6 +86,14 @@ function toSettlement(row: ReservationRow): Settlement {
   };
 }
 
+interface LedgerOp {
+  run(): unknown;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 export interface SqliteStoreOptions {
   path: string;
   synchronous?: "full" | "normal";
@@ -103,6 +111,10 @@ export class SqliteStore implements ConversationStore {
     owner: string;
   }) => ReserveResult;
   readonly #settleTx: (id: string, cost: bigint) => Settlement | undefined;
+  /** Runs a batch of ledger writes in one IMMEDIATE transaction, each in its own savepoint. */
+  readonly #batchTx: (ops: LedgerOp[]) => Outcome[];
+  #queue: LedgerOp[] = [];
+  #flushScheduled = false;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
@@ -146,7 +158,8 @@ export class SqliteStore implements ConversationStore {
         return { ok: true, state: { ...state, reserved } } as const;
       },
     );
-    this.#reserveTx = (r) => reserveTx.immediate(r);
+    // Inside #batchTx these nest as savepoints: one op's error rolls back that op only.
+    this.#reserveTx = (r) => reserveTx(r);
 
     const settleTx = db.transaction((id: string, cost: bigint) => {
       const res = this.#getReservation.get(id);
@@ -173,7 +186,17 @@ export class SqliteStore implements ConversationStore {
         settled_at: now,
       };
     });
-    this.#settleTx = (id, cost) => settleTx.immediate(id, cost);
+    this.#settleTx = (id, cost) => settleTx(id, cost);
+    const batch = db.transaction((ops: LedgerOp[]) =>
+      ops.map((op): Outcome => {
+        try {
+          return { ok: true, value: op.run() };
+        } catch (error) {
+          return { ok: false, error };
+        }
+      }),
+    );
+    this.#batchTx = (ops) => batch.immediate(ops);
   }
 
   async ensureConversation(init: NewConversation): Promise<ConversationState> {
@@ -196,12 +219,50 @@ export class SqliteStore implements ConversationStore {
     amount: bigint;
     owner: string;
   }): Promise<ReserveResult> {
-    return this.#reserveTx(request);
+    return this.#enqueue(() => this.#reserveTx(request));
   }
 
   async settle(reservationId: string, cost: bigint): Promise<Settlement | undefined> {
-    return this.#settleTx(reservationId, cost);
+    return this.#enqueue(() => this.#settleTx(reservationId, cost));
   }
+
+  /**
+   * Group commit: reserves and settles issued in the same event-loop turn share one transaction,
+   * committed in the check phase of that turn (setImmediate: after I/O callbacks, no timer). Each
+   * caller's promise resolves only after the COMMIT, so "reserved before the upstream is called"
+   * and "settled before the stream ends" hold exactly as with one transaction per call (T14); the
+   * ledger logic inside is unchanged and runs in call order. Under load this turns ~9 WAL frames and
+   * ~15 lock syscalls per request into a shared handful per batch.
+   */
+  #enqueue<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(this.#flush);
+      }
+    });
+  }
+
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const ops = this.#queue;
+    this.#queue = [];
+    if (ops.length === 0) return;
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.#batchTx(ops);
+    } catch (e) {
+      // BEGIN or COMMIT failed (busy past busy_timeout, disk full): nothing of the batch is durable.
+      for (const op of ops) op.reject(e);
+      return;
+    }
+    ops.forEach((op, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) op.resolve(outcome.value);
+      else op.reject(outcome.error);
+    });
+  };
 
   async openReservations(filter: { conversation_id?: string; owner?: string } = {}): Promise<Reservation[]> {
     const rows = this.#db
@@ -253,6 +314,7 @@ export class SqliteStore implements ConversationStore {
   }
 
   async dispose(): Promise<void> {
+    if (this.#db.open) this.#flush(); // commit what was queued in this turn
     // The worker's connection closes first, so this one is the last and leaves a checkpointed file.
     await this.#checkpointer?.stop();
     if (this.#db.open) this.#db.close();
