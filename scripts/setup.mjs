@@ -19,7 +19,10 @@ function ensureBetterSqlite() {
   if (existsSync(join(pkgDir, "build", "Release", "better_sqlite3.node"))) return;
   say("building better-sqlite3 from source (about a minute, once)...");
   try {
-    execFileSync("npm", ["run", "build-release", "--ignore-scripts=false"], { cwd: pkgDir, stdio: quiet ? "ignore" : "inherit" });
+    execFileSync("npm", ["run", "build-release", "--ignore-scripts=false"], {
+      cwd: pkgDir,
+      stdio: quiet ? "ignore" : "inherit",
+    });
   } catch (err) {
     throw new Error(
       `could not build better-sqlite3 (${err.message}). Install a C++ toolchain (apt-get install -y g++ make python3) and run: node scripts/setup.mjs`,

@@ -319,8 +319,8 @@ test("dev wallet: a failed receipt surfaces as TxFailedError with the panic mess
       },
     ],
   });
-  // biome-ignore lint/suspicious/noExplicitAny: a structural fake of NearRpc
   const wallet = new DevWallet(
+    // biome-ignore lint/suspicious/noExplicitAny: a structural fake of NearRpc
     rpc as any,
     [{ account_id: "alice.test", secret_key: keyPair.toString() }],
     new MemoryStore(),

@@ -1,6 +1,6 @@
 // Wire types shared by the proxy, the scripts and the tests (the contract re-implements the
 // parsing side with near-sdk-js only). Amounts are base-10 U128 strings on the wire, BigInt in code.
-import { Wallet, getAddress, hashMessage, verifyMessage } from "ethers";
+import { getAddress, hashMessage, verifyMessage, type Wallet } from "ethers";
 
 /** The message the proxy signs and `refund_unspent` verifies. Key order is part of the format. */
 export interface RefundMessage {

@@ -202,7 +202,7 @@ export async function sendTx(
   const tx = await send();
   info(`  tx ${tx.hash}`);
   const receipt = await tx.wait();
-  if (!receipt || receipt.status !== 1) throw new CliError(`${label}: transaction ${tx.hash} reverted`);
+  if (receipt?.status !== 1) throw new CliError(`${label}: transaction ${tx.hash} reverted`);
   info(`  mined in block ${receipt.blockNumber} (gas used ${receipt.gasUsed})`);
   return tx.hash;
 }

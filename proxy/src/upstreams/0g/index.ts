@@ -386,6 +386,7 @@ export class ZeroGUpstream implements Upstream {
         "insufficient_ledger_balance",
       );
     }
+    // biome-ignore lint/complexity/useMathMinMax: bigint amounts; Math.max would coerce them to floats
     let deposit = topUp > shortBy ? topUp : shortBy;
     if (!ledger.exists && deposit < MIN_LEDGER) deposit = MIN_LEDGER;
     await this.#deposit(deposit, need);
