@@ -1,7 +1,8 @@
 // The token contract as the app uses it: views over RPC, changes through the wallet.
+
+import type { ConversationView, SignedRefund } from "../../wire/index.js";
 import { TGAS } from "./amount.js";
 import { type FinalOutcome, type NearRpc, outcomeValue } from "./near/rpc.js";
-import type { SignedRefund } from "./proxy.js";
 import type { Wallet } from "./wallet/types.js";
 
 export interface FtMetadata {
@@ -14,14 +15,8 @@ export interface StorageBalance {
   total: string;
   available: string;
 }
-export interface ConversationView {
-  conversation_id: string;
-  receiver_id: string;
-  amount: string;
-  created_at: string;
-  status: "open" | "refunded";
-  refund_amount?: string;
-}
+// The wire types the proxy and scripts share; type-only, so nothing of wire/ (or ethers) is bundled.
+export type { ConversationView } from "../../wire/index.js";
 
 /** Subset of the contract's get_config() view the app uses. */
 export interface ContractConfig {

@@ -13,10 +13,9 @@ export interface ConversationUsage {
   status: string;
 }
 
-export interface SignedRefund {
-  refund_message: string;
-  signature: string;
-}
+import type { SignedRefund } from "../../wire/index.js";
+
+export type { SignedRefund };
 
 export class ProxyError extends Error {
   constructor(
