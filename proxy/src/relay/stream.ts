@@ -24,6 +24,26 @@ interface Chunk {
   usage?: unknown;
 }
 
+const UNPARSED_LIMIT = 256 * 1024;
+
+function parseChunk(data: string): Chunk | undefined {
+  try {
+    return JSON.parse(data) as Chunk;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Characters of visible output in one chunk: content and tool-call arguments. */
+function producedBy(chunk: Chunk): number {
+  let n = 0;
+  for (const choice of chunk.choices ?? []) {
+    n += choice.delta?.content?.length ?? 0;
+    for (const call of choice.delta?.tool_calls ?? []) n += call.function?.arguments?.length ?? 0;
+  }
+  return n;
+}
+
 const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
   "cache-control": "no-cache",
@@ -72,6 +92,16 @@ export function relayStream(
     let id: string | undefined;
     let producedChars = 0;
     let done = false;
+    let unparsed: string[] = [];
+    let unparsedChars = 0;
+    const countUnparsed = () => {
+      for (const data of unparsed) {
+        const chunk = parseChunk(data);
+        if (chunk) producedChars += producedBy(chunk);
+      }
+      unparsed = [];
+      unparsedChars = 0;
+    };
     const parser = createParser({
       onEvent(event) {
         const data = event.data;
@@ -80,22 +110,22 @@ export function relayStream(
           if (!passThrough) queue("data: [DONE]\n\n");
           return;
         }
-        let chunk: Chunk | undefined;
-        try {
-          chunk = JSON.parse(data) as Chunk;
-        } catch {
-          chunk = undefined;
-        }
-        if (chunk) {
-          id ??= chunk.id;
-          for (const choice of chunk.choices ?? []) {
-            producedChars += choice.delta?.content?.length ?? 0;
-            for (const call of choice.delta?.tool_calls ?? [])
-              producedChars += call.function?.arguments?.length ?? 0;
-          }
-          if (USAGE_OBJECT.test(data)) {
-            usage = readUsage(chunk.usage) ?? usage;
-            if (!options.clientWantsUsage && (chunk.choices?.length ?? 0) === 0) return;
+        // Only the first chunk (its id) and usage chunks are parsed on the way through. The others
+        // matter only for the no-usage estimate, so their text is kept and counted if the stream
+        // ends without usage (bounded: counted every UNPARSED_LIMIT characters).
+        if (id !== undefined && !USAGE_OBJECT.test(data)) {
+          unparsed.push(data);
+          unparsedChars += data.length;
+          if (unparsedChars > UNPARSED_LIMIT) countUnparsed();
+        } else {
+          const chunk = parseChunk(data);
+          if (chunk) {
+            id ??= chunk.id;
+            producedChars += producedBy(chunk);
+            if (USAGE_OBJECT.test(data)) {
+              usage = readUsage(chunk.usage) ?? usage;
+              if (!options.clientWantsUsage && (chunk.choices?.length ?? 0) === 0) return;
+            }
           }
         }
         if (!passThrough)
@@ -129,6 +159,7 @@ export function relayStream(
     } else {
       // No usage (cut stream, or an upstream that ignores include_usage): bill what was visibly
       // produced plus the prompt estimate, never above the reservation.
+      countUnparsed();
       const estimate = billing.estimateCost(
         estimateOutputTokens(producedChars, ctx.config.metering.chars_per_token),
       );
