@@ -247,3 +247,44 @@ test.serial("healthz and prometheus metrics", async (t) => {
   }
   t.regex(metrics, /aiproxy_tokens_total\{model="mock-model",kind="output"\} \d+/);
 });
+
+test.serial(
+  "streaming over HTTP (direct ServerResponse path): CORS and SSE headers, events intact, settled when the body ends",
+  async (t) => {
+    const secret = tp.open(10_000n);
+    const res = await tp.fetch("/v1/chat/completions", {
+      secret,
+      method: "POST",
+      headers: { "content-type": "application/json", origin: "https://app.example" },
+      body: JSON.stringify({
+        model: "mock-model",
+        messages: [{ role: "user", content: "hi" }],
+        stream: true,
+        max_tokens: 50,
+      }),
+    });
+    t.is(res.status, 200);
+    t.is(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
+    t.is(
+      res.headers.get("access-control-allow-origin"),
+      "*",
+      "CORS middleware headers reach a direct stream",
+    );
+    const text = await res.text();
+    const events = text.split("\n\n").filter(Boolean);
+    t.is(events.at(-1), "data: [DONE]");
+    const content = events
+      .slice(0, -1)
+      .map(
+        (e) => JSON.parse(e.slice("data: ".length)) as { choices: Array<{ delta?: { content?: string } }> },
+      )
+      .map((c) => c.choices[0]?.delta?.content ?? "")
+      .join("");
+    t.is(content, "one two three four five");
+    t.false(text.includes('"usage":{'), "the injected usage chunk is hidden from a client that did not ask");
+    // The stream ends only after its settlement: the balance is final as soon as the body is read.
+    const b = await balance(tp, secret);
+    t.is(b.spent, String(costOf({ prompt_tokens: 12, completion_tokens: 5 })));
+    t.is(b.reserved, "0");
+  },
+);

@@ -42,4 +42,3 @@ export function forEachChunk(call: UpstreamCall, onChunk: (chunk: Uint8Array) =>
     }
   })();
 }
-
