@@ -50,7 +50,8 @@ export async function readJsonObjectFrom(
   return parseJsonObject(text);
 }
 
-function parseJsonObject(text: string): Record<string, unknown> {
+/** A JSON object or the 400 every transport answers (empty, malformed, not an object). */
+export function parseJsonObject(text: string): Record<string, unknown> {
   if (text.trim() === "")
     throw errors.badRequest("request body is empty; send a JSON object", null, "invalid_json");
   let parsed: unknown;

@@ -6,6 +6,7 @@ import type { Msg, NatsConnection, Subscription } from "nats";
 import { bearerSecret, conversationIdFromSecret } from "../auth.js";
 import type { ProxyContext } from "../context.js";
 import { errors } from "../errors.js";
+import { parseJsonObject } from "../http/body.js";
 import { completeChat } from "../relay/chat.js";
 import { errorReply, type ReplyEvent, replyHeaders, subjectsFor } from "./framing.js";
 
@@ -50,18 +51,7 @@ export function conversationOf(msg: Msg): string {
 /** The request body as a JSON object, with the HTTP limits and messages. */
 export function jsonBody(msg: Msg, limit: number): Record<string, unknown> {
   if (msg.data.length > limit) throw errors.tooLarge(limit);
-  const text = decoder.decode(msg.data);
-  if (text.trim() === "")
-    throw errors.badRequest("request body is empty; send a JSON object", null, "invalid_json");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw errors.malformedJson();
-  }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
-    throw errors.badRequest("request body must be a JSON object", null, "invalid_json");
-  return parsed as Record<string, unknown>;
+  return parseJsonObject(decoder.decode(msg.data));
 }
 
 async function handleChat(h: NatsHandlerContext, msg: Msg): Promise<number> {
