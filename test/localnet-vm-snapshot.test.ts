@@ -1,6 +1,3 @@
-// localnet's VM snapshot fast path (localnet/src/vm/snapshot.ts): every call must behave exactly like
-// the fresh-context path. Each contract runs on both paths side by side and outcomes are compared.
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import test from "ava";
 import {
@@ -10,61 +7,17 @@ import {
   type VMOutcome,
 } from "../localnet/src/vm/index.js";
 import { builtContract } from "./helpers/contracts.js";
+import { DeployedContract, TGAS } from "./helpers/vm-harness.js";
 
 const fast = createContractRuntimeWithOptions({ snapshots: true });
 const slow = createContractRuntimeWithOptions({ snapshots: false });
-const TGAS = 1_000_000_000_000n;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** A contract with committed state, run through one runtime. */
-class Chain {
-  readonly state = new Map<string, Uint8Array>();
-  storageUsage = 100n;
-  height = 100n;
-  constructor(
-    readonly runtime: ContractRuntime,
-    readonly code: Uint8Array,
-    readonly codeHash: string,
-  ) {}
-
-  run(methodName: string, args: unknown = {}, opts: Partial<VMContext> = {}): VMOutcome {
-    this.height += 1n;
-    const context: VMContext = {
-      currentAccountId: "c.test.near",
-      signerAccountId: "alice.test.near",
-      signerAccountPk: new Uint8Array(33),
-      predecessorAccountId: "alice.test.near",
-      input: enc.encode(JSON.stringify(args)),
-      blockHeight: this.height,
-      blockTimestamp: 1_700_000_000_000_000_000n + this.height * 1_000_000_000n,
-      epochHeight: 1n,
-      accountBalance: 10n ** 25n,
-      accountLockedBalance: 0n,
-      storageUsage: this.storageUsage,
-      attachedDeposit: 0n,
-      prepaidGas: 100n * TGAS,
-      randomSeed: createHash("sha256").update(`seed${this.height}`).digest(),
-      isView: false,
-      promiseResults: [],
-      ...opts,
-    };
-    const out = this.runtime.run({
-      code: this.code,
-      codeHash: this.codeHash,
-      methodName,
-      context,
-      storage: { get: (key) => this.state.get(Buffer.from(key).toString("hex")) },
-    });
-    if (!out.error && !context.isView) {
-      for (const c of out.stateChanges) {
-        const k = Buffer.from(c.key).toString("hex");
-        if (c.value) this.state.set(k, c.value);
-        else this.state.delete(k);
-      }
-      this.storageUsage = out.storageUsage;
-    }
-    return out;
+/** A contract with committed state, run through one runtime (the same account on both paths). */
+class Chain extends DeployedContract {
+  constructor(runtime: ContractRuntime, code: Uint8Array, codeHash: string) {
+    super(runtime, code, "c.test.near", codeHash);
   }
 }
 

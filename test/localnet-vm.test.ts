@@ -1,81 +1,17 @@
 // Drives localnet's contract runtime directly (no chain): near-sdk-js contracts from test/contracts/.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import test from "ava";
 import { getBytes, SigningKey, Wallet } from "ethers";
-import {
-  createContractRuntime,
-  type PromiseResult,
-  type VMContext,
-  type VMOutcome,
-} from "../localnet/src/vm/index.js";
-import { builtContract } from "./helpers/contracts.js";
+import { createContractRuntime, type PromiseResult, type VMOutcome } from "../localnet/src/vm/index.js";
+import { DeployedContract, NEAR, TGAS } from "./helpers/vm-harness.js";
 
 const runtime = createContractRuntime();
-const TGAS = 1_000_000_000_000n;
-const NEAR = 10n ** 24n;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** One deployed contract with in-memory committed storage; failed calls commit nothing. */
-class Deployed {
-  readonly state = new Map<string, Uint8Array>();
-  storageUsage = 100n;
-  balance = 10n * NEAR;
-  height = 100n;
-  constructor(
-    readonly code: Uint8Array,
-    readonly accountId: string,
-  ) {}
-
-  static async of(name: string, accountId = `${name}.test.near`): Promise<Deployed> {
-    return new Deployed(readFileSync(await builtContract(name)), accountId);
-  }
-
-  run(methodName: string, args: unknown = {}, opts: Partial<VMContext> = {}): VMOutcome {
-    this.height += 1n;
-    const context: VMContext = {
-      currentAccountId: this.accountId,
-      signerAccountId: "alice.test.near",
-      signerAccountPk: new Uint8Array(33),
-      predecessorAccountId: "alice.test.near",
-      input: enc.encode(JSON.stringify(args)),
-      blockHeight: this.height,
-      blockTimestamp: 1_700_000_000_000_000_000n + this.height * 1_000_000_000n,
-      epochHeight: 1n,
-      accountBalance: this.balance + (opts.attachedDeposit ?? 0n),
-      accountLockedBalance: 0n,
-      storageUsage: this.storageUsage,
-      attachedDeposit: 0n,
-      prepaidGas: 100n * TGAS,
-      randomSeed: createHash("sha256").update(`seed${this.height}`).digest(),
-      isView: false,
-      promiseResults: [],
-      ...opts,
-    };
-    const out = runtime.run({
-      code: this.code,
-      codeHash: this.accountId,
-      methodName,
-      context,
-      storage: { get: (key) => this.state.get(Buffer.from(key).toString("hex")) },
-    });
-    if (!out.error && !context.isView) {
-      for (const change of out.stateChanges) {
-        const k = Buffer.from(change.key).toString("hex");
-        if (change.value) this.state.set(k, change.value);
-        else this.state.delete(k);
-      }
-      this.storageUsage = out.storageUsage;
-      this.balance = out.balance;
-    }
-    return out;
-  }
-
-  view(methodName: string, args: unknown = {}): VMOutcome {
-    return this.run(methodName, args, { isView: true });
-  }
-}
+const Deployed = {
+  of: (name: string, accountId?: string) => DeployedContract.of(runtime, name, accountId),
+};
 
 function json(out: VMOutcome): unknown {
   if (out.error) throw new Error(`call failed: ${out.error.message}`);
@@ -159,11 +95,15 @@ test("env.panic_utf8 fails the call with its message", async (t) => {
 test("missing method and missing code use nearcore's errors", async (t) => {
   const c = await Deployed.of("status");
   t.deepEqual(c.run("no_such_method").error?.functionCallError, { MethodResolveError: "MethodNotFound" });
-  const empty = new Deployed(new Uint8Array(0), "empty.test.near");
+  const empty = new DeployedContract(runtime, new Uint8Array(0), "empty.test.near");
   t.deepEqual(empty.run("x").error?.functionCallError, {
     CompilationError: { CodeDoesNotExist: { account_id: "empty.test.near" } },
   });
-  const wasm = new Deployed(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]), "wasm.test.near");
+  const wasm = new DeployedContract(
+    runtime,
+    new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
+    "wasm.test.near",
+  );
   t.truthy(
     (wasm.run("x").error?.functionCallError as { CompilationError?: unknown } | undefined)?.CompilationError,
   );
