@@ -2,31 +2,12 @@
 // contract on testnet or mainnet with the same idempotent steps `npm start` runs on localnet.
 // Re-running it only does what the chain is missing.
 import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { Command } from "commander";
 import { getAddress } from "ethers";
 import { Account, JsonRpcProvider, type KeyPairString, nearToYocto } from "near-api-js";
 import { buildWeb4Bundle, describeBundle } from "../web4/bundle.js";
 import { deployToken, ensureSubAccount } from "./lib/deploy.js";
-
-const RPC: Record<string, string> = {
-  testnet: "https://rpc.testnet.near.org",
-  mainnet: "https://rpc.mainnet.near.org",
-};
-
-function credentials(network: string, accountId: string, keyFile?: string): KeyPairString {
-  const path = keyFile ?? join(homedir(), ".near-credentials", network, `${accountId}.json`);
-  if (!existsSync(path)) {
-    throw new Error(
-      `no key for ${accountId} at ${path}. Log in with near-cli-rs (\`near account import-account\`) or pass --key-file.`,
-    );
-  }
-  const json = JSON.parse(readFileSync(path, "utf8")) as { private_key?: string; secret_key?: string };
-  const key = json.private_key ?? json.secret_key;
-  if (!key?.startsWith("ed25519:")) throw new Error(`${path} holds no ed25519 private_key`);
-  return key as KeyPairString;
-}
+import { DEFAULT_RPC, loadKey } from "./lib/near-credentials.js";
 
 const program = new Command("deploy")
   .requiredOption("--network <network>", "testnet | mainnet")
@@ -55,8 +36,8 @@ const program = new Command("deploy")
 async function main() {
   const opts = program.parse().opts();
   const network = String(opts.network);
-  if (!(network in RPC)) throw new Error("--network must be testnet or mainnet");
-  const rpcUrl = opts.rpc ?? RPC[network];
+  if (network !== "testnet" && network !== "mainnet") throw new Error("--network must be testnet or mainnet");
+  const rpcUrl = opts.rpc ?? DEFAULT_RPC[network];
   const provider = new JsonRpcProvider({ url: rpcUrl });
   if (!existsSync(opts.wasm)) {
     throw new Error(
@@ -68,12 +49,12 @@ async function main() {
   console.log(`[1/3] account ${opts.contract} on ${network}`);
   let contractKey: KeyPairString | undefined;
   try {
-    contractKey = credentials(network, opts.contract, opts.keyFile);
+    contractKey = loadKey(network, opts.contract, opts.keyFile);
   } catch (err) {
     if (!opts.parent) throw err;
   }
   if (opts.parent) {
-    const parent = new Account(opts.parent, provider, credentials(network, opts.parent));
+    const parent = new Account(opts.parent, provider, loadKey(network, opts.parent));
     contractKey = await ensureSubAccount(
       parent,
       provider,
@@ -88,7 +69,7 @@ async function main() {
   const contract = new Account(opts.contract, provider, contractKey as KeyPairString);
   if (opts.owner === opts.contract)
     throw new Error("--owner must differ from --contract (the contract's own balance is the escrow)");
-  const owner = new Account(opts.owner, provider, credentials(network, opts.owner));
+  const owner = new Account(opts.owner, provider, loadKey(network, opts.owner));
 
   let bundle: Awaited<ReturnType<typeof buildWeb4Bundle>> | undefined;
   if (opts.web4) {

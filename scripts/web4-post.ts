@@ -5,13 +5,12 @@
 //
 //   npm run web4:post -- --network localnet|testnet|mainnet --contract <id> [--account <owner>]
 //     [--rpc <url>] [--key-file <path>] [--bundle web4/dist/bundle.json] [--chunk-kb 200] [--deposit <NEAR>]
-import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { Account, JsonRpcProvider, type KeyPairString } from "near-api-js";
+import { Account, JsonRpcProvider } from "near-api-js";
 import { type AssetSet, type BundleNetwork, buildWeb4Bundle, describeBundle } from "../web4/bundle.js";
 import { NEAR_DECIMALS, parseAmount } from "../web4/src/amount.js";
+import { DEFAULT_RPC, loadKey } from "./lib/near-credentials.js";
 
 export interface ChunkAsset {
   contentType: string;
@@ -46,21 +45,6 @@ export function chunkAssets(assets: AssetSet, chunkBytes: number): Chunk[] {
   }
   flush();
   return chunks;
-}
-
-const DEFAULT_RPC: Record<BundleNetwork, string> = {
-  localnet: "http://127.0.0.1:3030",
-  testnet: "https://rpc.testnet.near.org",
-  mainnet: "https://rpc.mainnet.near.org",
-};
-
-function loadKey(network: string, account: string, keyFile?: string): KeyPairString {
-  const path = keyFile ?? join(homedir(), ".near-credentials", network, `${account}.json`);
-  if (!existsSync(path)) throw new Error(`no key for ${account}: ${path} does not exist (use --key-file)`);
-  const json = JSON.parse(readFileSync(path, "utf8")) as { private_key?: string; secret_key?: string };
-  const key = json.private_key ?? json.secret_key;
-  if (!key?.startsWith("ed25519:")) throw new Error(`${path} has no ed25519 private_key/secret_key`);
-  return key as KeyPairString;
 }
 
 async function main() {
