@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import bs58 from "bs58";
 import { type Account, type JsonRpcProvider, KeyPair, type KeyPairString } from "near-api-js";
+import { AccountDoesNotExistError } from "near-api-js/rpc-errors";
 import type { AssetSet } from "../../web4/bundle.js";
 import { chunkAssets } from "../web4-post.js";
 
@@ -169,15 +170,12 @@ export async function ensureSubAccount(
 ): Promise<KeyPairString> {
   let key = existingKey;
   await step(log, `account ${accountId}`, async () => {
-    try {
-      await provider.viewAccount({ accountId });
+    if (await accountExists(provider, accountId)) {
       if (!key)
         throw new Error(
-          `${accountId} exists but its key is missing: remove the localnet home dir to start over`,
+          `${accountId} exists but no key for it was found: pass its key (--key-file or ~/.near-credentials), or on localnet delete the home dir to start over`,
         );
       return undefined;
-    } catch (err) {
-      if (key && !(err instanceof Error && /does not exist|UNKNOWN_ACCOUNT/i.test(err.message))) throw err;
     }
     const pair = KeyPair.fromRandom("ed25519");
     await parent.createAccount({
@@ -189,4 +187,14 @@ export async function ensureSubAccount(
     return `created with ${amountYocto / 10n ** 24n} NEAR`;
   });
   return key as KeyPairString;
+}
+
+async function accountExists(provider: JsonRpcProvider, accountId: string): Promise<boolean> {
+  try {
+    await provider.viewAccount({ accountId });
+    return true;
+  } catch (err) {
+    if (err instanceof AccountDoesNotExistError) return false;
+    throw err;
+  }
 }
