@@ -25,5 +25,14 @@ export type {
   ReserveResult,
   Settlement,
 } from "./store/types.js";
-export type { ModelInfo, Upstream, UpstreamCall, UpstreamChatRequest, Usage } from "./upstreams/types.js";
+export type {
+  ModelInfo,
+  NodeUpstreamCall,
+  Upstream,
+  UpstreamCall,
+  UpstreamChatRequest,
+  UpstreamHead,
+  Usage,
+  WebUpstreamCall,
+} from "./upstreams/types.js";
 export { UpstreamError } from "./upstreams/types.js";

@@ -26,21 +26,29 @@ export interface UpstreamChatRequest {
   signal: AbortSignal;
 }
 
-export interface UpstreamCall {
-  /**
-   * The upstream's HTTP answer in OpenAI's format: JSON for non-streaming requests, an SSE stream
-   * of chat.completion.chunk for streaming ones. A non-2xx status is returned, not thrown, so the
-   * proxy can decide on retries (429/5xx before the first byte) and `Retry-After`.
-   */
-  response: Response;
-  /**
-   * The same body as a Node stream, for adapters that speak node:http (no web-stream layers on the
-   * hot path). When set, `response` carries only status and headers and the proxy reads this instead.
-   */
-  raw?: Readable;
-  /** Called once after the proxy has read the whole answer (0G settles fees here). */
-  finish?(result: { id?: string; usage?: Usage; headers: Headers }): Promise<void>;
+/** What the proxy reads of an answer before its body. A web Response is one. */
+export interface UpstreamHead {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly headers: { get(name: string): string | null };
 }
+
+interface UpstreamCallBase {
+  /** Called once after the proxy has read the whole answer (0G settles fees here). */
+  finish?(result: { id?: string; usage?: Usage; headers: UpstreamHead["headers"] }): Promise<void>;
+}
+
+/**
+ * The upstream's HTTP answer in OpenAI's format: JSON for non-streaming requests, an SSE stream of
+ * chat.completion.chunk for streaming ones. A non-2xx status is returned, not thrown, so the proxy
+ * can decide on retries (429/5xx before the first byte) and `Retry-After`.
+ * Adapters on fetch hand back the web Response; adapters on node:http hand back the body as a Node
+ * stream (`raw`) with only its status and headers in `response`: no web Response, Headers or
+ * ReadableStream per request on the hot path.
+ */
+export type UpstreamCall = WebUpstreamCall | NodeUpstreamCall;
+export type WebUpstreamCall = UpstreamCallBase & { response: Response; raw?: undefined };
+export type NodeUpstreamCall = UpstreamCallBase & { response: UpstreamHead; raw: Readable };
 
 export interface Upstream {
   readonly name: string;

@@ -15,10 +15,11 @@ import type { ProviderConfig } from "../../config.js";
 import {
   type ModelInfo,
   type Upstream,
-  type UpstreamCall,
   type UpstreamChatRequest,
   UpstreamError,
+  type UpstreamHead,
   type Usage,
+  type WebUpstreamCall,
 } from "../types.js";
 import { INFERENCE_ABI, LEDGER_ABI } from "./abi.js";
 import { fromProviderOptions, type ResolvedZeroGConfig, resolveConfig, type ZeroGConfig } from "./config.js";
@@ -121,7 +122,7 @@ export class ZeroGUpstream implements Upstream {
     return out;
   }
 
-  async chat(request: UpstreamChatRequest): Promise<UpstreamCall> {
+  async chat(request: UpstreamChatRequest): Promise<WebUpstreamCall> {
     if (this.#closed) throw new UpstreamError(503, `${this.name} is shut down`, "provider_unavailable", true);
     this.stats.requests++;
     const providerAddr = await this.#resolveProvider(request.body.model);
@@ -168,7 +169,7 @@ export class ZeroGUpstream implements Upstream {
 
   async #finish(
     state: ProviderState,
-    result: { id?: string; usage?: Usage; headers: Headers },
+    result: { id?: string; usage?: Usage; headers: UpstreamHead["headers"] },
   ): Promise<void> {
     const chatId = result.headers.get("ZG-Res-Key") ?? result.id;
     const usage = result.usage;

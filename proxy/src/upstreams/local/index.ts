@@ -2,7 +2,7 @@
 // streams it word by word, reports usage, and calls the first tool when tools are given, so
 // `npm start` and the tests run without any provider or network.
 import type { ProviderConfig } from "../../config.js";
-import type { ModelInfo, Upstream, UpstreamCall, UpstreamChatRequest } from "../types.js";
+import type { ModelInfo, Upstream, UpstreamChatRequest, WebUpstreamCall } from "../types.js";
 
 interface Message {
   role?: string;
@@ -80,7 +80,7 @@ export class LocalUpstream implements Upstream {
     return [{ id: "demo-local", owned_by: "aiproxy-demo", context_window: 8192 }];
   }
 
-  async chat(request: UpstreamChatRequest): Promise<UpstreamCall> {
+  async chat(request: UpstreamChatRequest): Promise<WebUpstreamCall> {
     const body = request.body;
     const p = plan(body);
     const id = `chatcmpl-local-${++this.#counter}`;

@@ -9,10 +9,11 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { ProviderConfig } from "../../config.js";
 import {
   type ModelInfo,
+  type NodeUpstreamCall,
   type Upstream,
-  type UpstreamCall,
   type UpstreamChatRequest,
   UpstreamError,
+  type UpstreamHead,
 } from "../types.js";
 
 export interface OpenAiCompatibleOptions {
@@ -80,7 +81,7 @@ export class OpenAiCompatibleUpstream implements Upstream {
     }));
   }
 
-  async chat(request: UpstreamChatRequest): Promise<UpstreamCall> {
+  async chat(request: UpstreamChatRequest): Promise<NodeUpstreamCall> {
     const body =
       this.#config.content_format === "string"
         ? { ...request.body, messages: flattenContent(request.body["messages"]) }
@@ -111,15 +112,18 @@ export class OpenAiCompatibleUpstream implements Upstream {
   }
 }
 
-/** Status and headers as a web Response without a body (the body is `UpstreamCall.raw`). */
-function headOnly(raw: IncomingMessage): Response {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(raw.headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else headers.set(name, value);
-  }
+/** Status and headers of a node:http answer; its body stays in the IncomingMessage. */
+function headOnly(raw: IncomingMessage): UpstreamHead {
   const status = raw.statusCode ?? 502;
-  // Response rejects statuses outside 200-599; such an answer is an upstream error anyway.
-  return new Response(null, { status: status >= 200 && status <= 599 ? status : 502, headers });
+  return {
+    status,
+    ok: status >= 200 && status <= 299,
+    headers: {
+      get(name) {
+        const value = raw.headers[name.toLowerCase()];
+        if (value === undefined) return null;
+        return Array.isArray(value) ? value.join(", ") : String(value);
+      },
+    },
+  };
 }
