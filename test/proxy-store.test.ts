@@ -29,3 +29,46 @@ test("sqlite file: the ledger survives reopening", async (t) => {
   );
   await b.dispose();
 });
+
+test("sqlite file: two stores on one file (two processes) see each other's writes despite the cache", async (t) => {
+  const path = join(dir, "shared.sqlite");
+  const a = new SqliteStore({ path });
+  const b = new SqliteStore({ path });
+  const cid = "b".repeat(64);
+  await a.ensureConversation({ conversation_id: cid, receiver_id: "x.near", deposit: 300n });
+  // Both read (and cache) the conversation, then alternate writes: a stale cache would let the two
+  // together reserve more than the deposit.
+  t.is((await a.getConversation(cid))?.reserved, 0n);
+  t.is((await b.getConversation(cid))?.reserved, 0n);
+  t.true((await a.reserve({ conversation_id: cid, reservation_id: "a1", amount: 200n, owner: "a" })).ok);
+  const refused = await b.reserve({ conversation_id: cid, reservation_id: "b1", amount: 200n, owner: "b" });
+  t.deepEqual(refused, { ok: false, reason: "insufficient", available: 100n });
+  t.is((await b.getConversation(cid))?.reserved, 200n);
+  // b settles a's reservation; a then sees it settled and cannot settle it again for more.
+  t.is((await b.settle("a1", 150n))?.charged, 150n);
+  t.is((await a.settle("a1", 999n))?.charged, 150n, "idempotent across connections");
+  const state = await a.getConversation(cid);
+  t.deepEqual([state?.spent, state?.reserved], [150n, 0n]);
+  t.true((await a.reserve({ conversation_id: cid, reservation_id: "a2", amount: 150n, owner: "a" })).ok);
+  t.false((await b.reserve({ conversation_id: cid, reservation_id: "b2", amount: 1n, owner: "b" })).ok);
+  await a.dispose();
+  await b.dispose();
+});
+
+test("sqlite: one failing op in a group-committed batch fails alone", async (t) => {
+  const store = new SqliteStore({ path: ":memory:" });
+  const cid = "c".repeat(64);
+  await store.ensureConversation({ conversation_id: cid, receiver_id: "x.near", deposit: 1000n });
+  t.true((await store.reserve({ conversation_id: cid, reservation_id: "dup", amount: 10n, owner: "p" })).ok);
+  // Issued in one turn, so they share one transaction; the duplicate id is refused by SQLite.
+  const [first, duplicate, last] = await Promise.allSettled([
+    store.reserve({ conversation_id: cid, reservation_id: "r1", amount: 20n, owner: "p" }),
+    store.reserve({ conversation_id: cid, reservation_id: "dup", amount: 40n, owner: "p" }),
+    store.reserve({ conversation_id: cid, reservation_id: "r2", amount: 80n, owner: "p" }),
+  ]);
+  t.is(first.status, "fulfilled");
+  t.is(duplicate.status, "rejected");
+  t.is(last.status, "fulfilled");
+  t.is((await store.getConversation(cid))?.reserved, 110n, "10 + 20 + 80: the rolled-back try left nothing");
+  await store.dispose();
+});

@@ -21,16 +21,18 @@ export async function settleReservation(ctx: ProxyContext, input: SettleInput): 
       ctx.metrics.tokens.inc({ model: input.model, kind: "output" }, input.usage.completion_tokens);
     }
     ctx.metrics.billed.inc({ model: input.model }, Number(settlement.charged));
-    ctx.logger.debug(
-      {
-        conversation_id: input.conversationId,
-        reservation_id: input.reservationId,
-        reserved: settlement.reserved.toString(),
-        charged: settlement.charged.toString(),
-        reason: input.reason,
-      },
-      "settled",
-    );
+    // The fields are built only when someone reads them (BigInt to string per request otherwise).
+    if (ctx.logger.isLevelEnabled("debug"))
+      ctx.logger.debug(
+        {
+          conversation_id: input.conversationId,
+          reservation_id: input.reservationId,
+          reserved: settlement.reserved.toString(),
+          charged: settlement.charged.toString(),
+          reason: input.reason,
+        },
+        "settled",
+      );
     return settlement.charged;
   } catch (e) {
     ctx.logger.error(

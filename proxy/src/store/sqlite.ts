@@ -92,27 +92,52 @@ interface LedgerOp {
   reject(error: unknown): void;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+/** What settle needs of an open reservation, kept from reserve() so settle() skips a SELECT. */
+interface OpenReservation {
+  conversation_id: string;
+  amount: bigint;
+}
+
+/** Cached conversations / open reservations kept per connection (oldest dropped past this). */
+const CACHE_LIMIT = 50_000;
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > CACHE_LIMIT) map.delete(map.keys().next().value as string);
+}
 
 export interface SqliteStoreOptions {
   path: string;
   synchronous?: "full" | "normal";
 }
 
+/**
+ * The ledger keeps a write-through cache of the conversations and open reservations it has seen, so
+ * a request costs two writes to reserve and two to settle, with no SELECT. The cache is only trusted
+ * while no other connection has committed to the file: `PRAGMA data_version` (one cheap read, and
+ * once per write batch under the write lock) tells, and any change drops the cache. A second process
+ * on the same file therefore stays exact, just without the cache's benefit.
+ */
 export class SqliteStore implements ConversationStore {
   readonly #db: Database.Database;
   readonly #checkpointer: Checkpointer | undefined;
-  readonly #getConversation: Database.Statement<[string], ConversationRow>;
-  readonly #getReservation: Database.Statement<[string], ReservationRow>;
-  readonly #reserveTx: (r: {
+  readonly #selectConversation: Database.Statement<[string], ConversationRow>;
+  readonly #selectReservation: Database.Statement<[string], ReservationRow>;
+  readonly #dataVersionOf: Database.Statement<[], number>;
+  readonly #conversations = new Map<string, ConversationState>();
+  readonly #open = new Map<string, OpenReservation>();
+  #dataVersion = -1;
+  #checkedThisTurn = false;
+  readonly #reserveOp: (r: {
     conversation_id: string;
     reservation_id: string;
     amount: bigint;
     owner: string;
   }) => ReserveResult;
-  readonly #settleTx: (id: string, cost: bigint) => Settlement | undefined;
-  /** Runs a batch of ledger writes in one IMMEDIATE transaction, each in its own savepoint. */
-  readonly #batchTx: (ops: LedgerOp[]) => Outcome[];
+  readonly #settleOp: (id: string, cost: bigint) => Settlement | undefined;
+  /** Runs ledger ops in one IMMEDIATE transaction; the first op that throws rolls back all of them. */
+  readonly #inTransaction: (ops: Array<() => unknown>) => unknown[];
   #queue: LedgerOp[] = [];
   #flushScheduled = false;
 
@@ -132,8 +157,9 @@ export class SqliteStore implements ConversationStore {
     }
 
     const db = this.#db;
-    this.#getConversation = db.prepare("SELECT * FROM conversations WHERE id = ?");
-    this.#getReservation = db.prepare("SELECT * FROM reservations WHERE id = ?");
+    this.#selectConversation = db.prepare("SELECT * FROM conversations WHERE id = ?");
+    this.#selectReservation = db.prepare("SELECT * FROM reservations WHERE id = ?");
+    this.#dataVersionOf = db.prepare<[], number>("PRAGMA data_version").pluck();
     const insertReservation = db.prepare(
       "INSERT INTO reservations (id, conversation_id, amount, owner, created_at) VALUES (?, ?, ?, ?, ?)",
     );
@@ -143,60 +169,91 @@ export class SqliteStore implements ConversationStore {
       "UPDATE reservations SET state = 'settled', charged = ?, settled_at = ? WHERE id = ?",
     );
 
-    const reserveTx = db.transaction(
-      (r: { conversation_id: string; reservation_id: string; amount: bigint; owner: string }) => {
-        const row = this.#getConversation.get(r.conversation_id);
-        if (!row) return { ok: false, reason: "not_found", available: 0n } as const;
-        const state = toState(row);
-        const free = state.deposit - state.spent - state.reserved;
-        if (state.status !== "open") return { ok: false, reason: "closed", available: free } as const;
-        if (r.amount < 0n || r.amount > free)
-          return { ok: false, reason: "insufficient", available: free } as const;
-        const reserved = state.reserved + r.amount;
-        insertReservation.run(r.reservation_id, r.conversation_id, r.amount.toString(), r.owner, Date.now());
-        setReserved.run(reserved.toString(), r.conversation_id);
-        return { ok: true, state: { ...state, reserved } } as const;
-      },
-    );
-    // Inside #batchTx these nest as savepoints: one op's error rolls back that op only.
-    this.#reserveTx = (r) => reserveTx(r);
+    // Ops run inside #inTransaction only. Each checks everything before its first write, and its
+    // first write is the only one a constraint can refuse; anything else that throws (I/O) fails
+    // the whole transaction, and #flush then rolls back and clears the cache.
+    this.#reserveOp = (r) => {
+      const state = this.#state(r.conversation_id);
+      if (!state) return { ok: false, reason: "not_found", available: 0n };
+      const free = state.deposit - state.spent - state.reserved;
+      if (state.status !== "open") return { ok: false, reason: "closed", available: free };
+      if (r.amount < 0n || r.amount > free) return { ok: false, reason: "insufficient", available: free };
+      const reserved = state.reserved + r.amount;
+      insertReservation.run(r.reservation_id, r.conversation_id, r.amount.toString(), r.owner, Date.now());
+      setReserved.run(reserved.toString(), r.conversation_id);
+      const next = { ...state, reserved };
+      remember(this.#conversations, r.conversation_id, next);
+      remember(this.#open, r.reservation_id, { conversation_id: r.conversation_id, amount: r.amount });
+      return { ok: true, state: next };
+    };
 
-    const settleTx = db.transaction((id: string, cost: bigint) => {
-      const res = this.#getReservation.get(id);
-      if (!res) return undefined;
-      if (res.state === "settled") return toSettlement(res);
-      const state = toState(this.#getConversation.get(res.conversation_id)!);
-      const amount = BigInt(res.amount);
+    this.#settleOp = (id, cost) => {
+      let res = this.#open.get(id);
+      if (!res) {
+        const row = this.#selectReservation.get(id);
+        if (!row) return undefined;
+        if (row.state === "settled") return toSettlement(row);
+        res = { conversation_id: row.conversation_id, amount: BigInt(row.amount) };
+      }
+      const state = this.#state(res.conversation_id)!;
       const free = state.deposit - state.spent - state.reserved;
       const want = cost < 0n ? 0n : cost;
       // Usage above the reservation (a low prompt estimate) is collected only from unreserved balance.
-      const charged = want < amount + free ? want : amount + free;
+      const charged = want < res.amount + free ? want : res.amount + free;
       const now = Date.now();
-      setLedger.run(
-        (state.spent + charged).toString(),
-        (state.reserved - amount).toString(),
-        state.conversation_id,
-      );
+      const next = { ...state, spent: state.spent + charged, reserved: state.reserved - res.amount };
+      setLedger.run(next.spent.toString(), next.reserved.toString(), state.conversation_id);
       markSettled.run(charged.toString(), now, id);
+      remember(this.#conversations, state.conversation_id, next);
+      this.#open.delete(id);
       return {
         reservation_id: id,
         conversation_id: res.conversation_id,
-        reserved: amount,
+        reserved: res.amount,
         charged,
         settled_at: now,
       };
+    };
+
+    const transaction = db.transaction((ops: Array<() => unknown>) => {
+      this.#syncCache(); // under the write lock: nobody else can commit until we do
+      return ops.map((op) => op());
     });
-    this.#settleTx = (id, cost) => settleTx(id, cost);
-    const batch = db.transaction((ops: LedgerOp[]) =>
-      ops.map((op): Outcome => {
-        try {
-          return { ok: true, value: op.run() };
-        } catch (error) {
-          return { ok: false, error };
-        }
-      }),
-    );
-    this.#batchTx = (ops) => batch.immediate(ops);
+    this.#inTransaction = (ops) => transaction.immediate(ops);
+  }
+
+  /**
+   * For reads: the data_version check at most once per event-loop turn (a read is only ever as
+   * fresh as its turn anyway; every write re-checks under the write lock).
+   */
+  #syncCacheThisTurn(): void {
+    if (this.#checkedThisTurn) return;
+    this.#checkedThisTurn = true;
+    setImmediate(this.#nextTurn);
+    this.#syncCache();
+  }
+
+  readonly #nextTurn = (): void => {
+    this.#checkedThisTurn = false;
+  };
+
+  /** Drops the caches if another connection committed since this one last looked. */
+  #syncCache(): void {
+    const version = this.#dataVersionOf.get()!;
+    if (version === this.#dataVersion) return;
+    this.#dataVersion = version;
+    this.#conversations.clear();
+    this.#open.clear();
+  }
+
+  #state(conversationId: string): ConversationState | undefined {
+    const cached = this.#conversations.get(conversationId);
+    if (cached) return cached;
+    const row = this.#selectConversation.get(conversationId);
+    if (!row) return undefined;
+    const state = toState(row);
+    remember(this.#conversations, conversationId, state);
+    return state;
   }
 
   async ensureConversation(init: NewConversation): Promise<ConversationState> {
@@ -205,12 +262,13 @@ export class SqliteStore implements ConversationStore {
         "INSERT INTO conversations (id, receiver_id, deposit, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
       )
       .run(init.conversation_id, init.receiver_id, init.deposit.toString(), Date.now());
-    return toState(this.#getConversation.get(init.conversation_id)!);
+    this.#syncCache();
+    return this.#state(init.conversation_id)!;
   }
 
   async getConversation(conversationId: string): Promise<ConversationState | undefined> {
-    const row = this.#getConversation.get(conversationId);
-    return row ? toState(row) : undefined;
+    this.#syncCacheThisTurn();
+    return this.#state(conversationId);
   }
 
   async reserve(request: {
@@ -219,11 +277,11 @@ export class SqliteStore implements ConversationStore {
     amount: bigint;
     owner: string;
   }): Promise<ReserveResult> {
-    return this.#enqueue(() => this.#reserveTx(request));
+    return this.#enqueue(() => this.#reserveOp(request));
   }
 
   async settle(reservationId: string, cost: bigint): Promise<Settlement | undefined> {
-    return this.#enqueue(() => this.#settleTx(reservationId, cost));
+    return this.#enqueue(() => this.#settleOp(reservationId, cost));
   }
 
   /**
@@ -249,20 +307,31 @@ export class SqliteStore implements ConversationStore {
     const ops = this.#queue;
     this.#queue = [];
     if (ops.length === 0) return;
-    let outcomes: Outcome[];
+    let values: unknown[];
     try {
-      outcomes = this.#batchTx(ops);
+      values = this.#inTransaction(ops.map((op) => op.run));
     } catch (e) {
-      // BEGIN or COMMIT failed (busy past busy_timeout, disk full): nothing of the batch is durable.
-      for (const op of ops) op.reject(e);
+      // Rolled back: the cache may hold what the failed transaction wrote.
+      this.#conversations.clear();
+      this.#open.clear();
+      if (ops.length === 1) ops[0]!.reject(e);
+      // One op failed (a duplicate reservation id, say) or BEGIN/COMMIT did (busy past
+      // busy_timeout, disk full): run each alone so only the failing ones fail.
+      else for (const op of ops) this.#runAlone(op);
       return;
     }
-    ops.forEach((op, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) op.resolve(outcome.value);
-      else op.reject(outcome.error);
-    });
+    for (const [i, op] of ops.entries()) op.resolve(values[i]);
   };
+
+  #runAlone(op: LedgerOp): void {
+    try {
+      op.resolve(this.#inTransaction([op.run])[0]);
+    } catch (e) {
+      this.#conversations.clear();
+      this.#open.clear();
+      op.reject(e);
+    }
+  }
 
   async openReservations(filter: { conversation_id?: string; owner?: string } = {}): Promise<Reservation[]> {
     const rows = this.#db
@@ -292,11 +361,12 @@ export class SqliteStore implements ConversationStore {
 
   async closeConversation(conversationId: string): Promise<ConversationState | undefined> {
     this.#db.prepare("UPDATE conversations SET status = 'closed' WHERE id = ?").run(conversationId);
+    this.#conversations.delete(conversationId);
     return this.getConversation(conversationId);
   }
 
   async getRefund(conversationId: string): Promise<SignedRefund | undefined> {
-    const row = this.#getConversation.get(conversationId);
+    const row = this.#selectConversation.get(conversationId);
     return row?.refund_message && row.refund_signature
       ? { refund_message: row.refund_message, signature: row.refund_signature }
       : undefined;
