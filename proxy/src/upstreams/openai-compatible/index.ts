@@ -4,8 +4,14 @@
 // Requests go through node:http(s) on a keep-alive agent rather than fetch: no per-request web
 // Request/Response/ReadableStream objects, no connection setup per request, Nagle off; the proxy
 // reads the body straight from the IncomingMessage (`UpstreamCall.raw`).
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { urlToHttpOptions } from "node:url";
 import type { ProviderConfig } from "../../config.js";
 import {
   type ModelInfo,
@@ -43,7 +49,8 @@ export class OpenAiCompatibleUpstream implements Upstream {
   readonly name: string;
   readonly #config: ProviderConfig;
   readonly #headers: Record<string, string>;
-  readonly #url: URL;
+  /** Where and how to connect, resolved once (node:http would convert a URL on every request). */
+  readonly #target: RequestOptions;
   readonly #agent: HttpAgent;
   readonly #request: typeof httpRequest;
 
@@ -61,12 +68,13 @@ export class OpenAiCompatibleUpstream implements Upstream {
       else this.#headers["authorization"] = `Bearer ${key}`;
     }
     const query = new URLSearchParams(config.query).toString();
-    this.#url = new URL(`${config.base_url.replace(/\/+$/, "")}/chat/completions${query ? `?${query}` : ""}`);
-    const https = this.#url.protocol === "https:";
+    const url = new URL(`${config.base_url.replace(/\/+$/, "")}/chat/completions${query ? `?${query}` : ""}`);
+    const https = url.protocol === "https:";
     // LIFO keeps the warmest sockets busy and lets idle ones time out; noDelay: SSE chunks are small.
     const agentOptions = { keepAlive: true, scheduling: "lifo" as const, noDelay: true };
     this.#agent = https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     this.#request = https ? (httpsRequest as typeof httpRequest) : httpRequest;
+    this.#target = { ...urlToHttpOptions(url), method: "POST", agent: this.#agent };
   }
 
   async close(): Promise<void> {
@@ -89,9 +97,8 @@ export class OpenAiCompatibleUpstream implements Upstream {
     const payload = Buffer.from(JSON.stringify(body));
     try {
       const raw = await new Promise<IncomingMessage>((resolve, reject) => {
-        const req = this.#request(this.#url, {
-          method: "POST",
-          agent: this.#agent,
+        const req = this.#request({
+          ...this.#target,
           headers: { ...this.#headers, "content-length": payload.byteLength },
           signal: request.signal,
         });
