@@ -27,6 +27,9 @@ const GAS_FOR_FT_TRANSFER_CALL = 100n * TGAS;
 // What this call still burns after handing gas on: two function-call receipts (~10 Tgas of
 // send + exec fees), the data dependency and the state write.
 const GAS_RESERVED_FOR_THIS_CALL = 30n * TGAS;
+const GAS_FOR_ON_WITHDRAW_NEAR = 20n * TGAS;
+// withdraw_near itself (~8 Tgas on localnet), the transfer and callback receipts, and its callback.
+const GAS_FOR_WITHDRAW_NEAR = 50n * TGAS;
 const MAX_REFUND_SIGNERS = 10;
 
 interface StorageBalance {
@@ -55,6 +58,10 @@ export class Token implements State {
   conversation_storage_bytes = "0";
   web4: Web4Config = { proxy_url: "", network: "", rpc_url: "" };
   web4_paths: string[] = [];
+  // State written by a version without the next two fields reads them back as undefined
+  // (near-sdk-js's reconstruction): every read of them goes through `??`.
+  near_proceeds = "0";
+  registered_accounts = 0;
 
   /** NEP-141 `new`: see the hand-written export at the end of this file. */
   init({
@@ -74,6 +81,7 @@ export class Token implements State {
     this.account_storage_bytes = ledger.measureAccountStorage().toString();
     this.conversation_storage_bytes = conversations.measureConversationStorage().toString();
     ledger.setBalance(this.owner_id, supply);
+    this.registered_accounts = 1;
     events.ftMint(this.owner_id, supply, "new");
   }
 
@@ -191,6 +199,7 @@ export class Token implements State {
     } else {
       need(attached >= min, `The attached deposit is less than the minimum storage balance (${min})`);
       ledger.setBalance(account, 0n);
+      this.registered_accounts = (this.registered_accounts ?? 0) + 1;
       sendNear(payer, attached - min);
     }
     return { total: min.toString(), available: "0" };
@@ -227,6 +236,7 @@ export class Token implements State {
       events.ftBurn(account, balance, "storage_unregister");
     }
     ledger.removeAccount(account);
+    this.registered_accounts = Math.max(0, (this.registered_accounts ?? 0) - 1);
     sendNear(account, this.storageMin() + 1n);
     return true;
   }
@@ -276,12 +286,61 @@ export class Token implements State {
     need(supply <= U128_MAX, "total_supply would overflow u128");
     ledger.deposit(buyer, units);
     this.total_supply = supply.toString();
+    this.near_proceeds = (this.proceeds() + units * price).toString();
     sendNear(buyer, attached - units * price);
     events.ftMint(buyer, units, "buy_tokens_for_near");
     return units.toString();
   }
 
   // ---------------------------------------------------------------- owner
+
+  /**
+   * Sends `amount` yoctoNEAR (default: all of get_withdrawable_near) of the sale proceeds to
+   * `receiver_id` (default: the owner). Exactly 1 yoctoNEAR, like ft_transfer: a function-call access
+   * key cannot call it.
+   * Returns the amount sent ("0" if the transfer failed, which makes it withdrawable again).
+   */
+  @call({ payableFunction: true })
+  withdraw_near({ amount, receiver_id }: { amount?: string; receiver_id?: string }) {
+    this.onlyOwner();
+    assertOneYocto();
+    need(
+      near.prepaidGas() >= GAS_FOR_WITHDRAW_NEAR,
+      `More gas is required: attach at least ${GAS_FOR_WITHDRAW_NEAR}`,
+    );
+    const receiver = receiver_id == null ? this.owner_id : accountId(receiver_id, "receiver_id");
+    const here = near.currentAccountId();
+    need(receiver !== here, "receiver_id cannot be the token contract itself");
+    const available = this.withdrawableNear();
+    const value = amount == null ? available : positiveU128(amount, "amount");
+    need(value > 0n, "Nothing to withdraw (get_withdrawable_near is 0)");
+    need(value <= available, `amount ${value} exceeds the withdrawable NEAR (${available} yoctoNEAR)`);
+    this.near_proceeds = (this.proceeds() - value).toString();
+    near.log(`withdraw_near: ${value} yoctoNEAR to ${receiver}`);
+    return NearPromise.new(receiver)
+      .transfer(value)
+      .then(
+        NearPromise.new(here).functionCall(
+          "on_withdraw_near",
+          JSON.stringify({ amount: value.toString() }),
+          0n,
+          GAS_FOR_ON_WITHDRAW_NEAR,
+        ),
+      );
+  }
+
+  /** A failed transfer (e.g. receiver_id does not exist) comes back to the contract: re-credit it. */
+  @call({ privateFunction: true })
+  on_withdraw_near({ amount }: { amount: string }) {
+    try {
+      near.promiseResult(0);
+      return amount;
+    } catch (_) {
+      this.near_proceeds = (this.proceeds() + u128(amount, "amount")).toString();
+      near.log(`withdraw_near: the transfer failed, ${amount} yoctoNEAR is withdrawable again`);
+      return "0";
+    }
+  }
 
   @call({})
   set_refund_signers({ signers }: { signers: string[] }) {
@@ -370,6 +429,12 @@ export class Token implements State {
     };
   }
 
+  /** yoctoNEAR withdraw_near can send now: unwithdrawn sale proceeds, capped by what the account can spare. */
+  @view({})
+  get_withdrawable_near() {
+    return this.withdrawableNear().toString();
+  }
+
   @view({})
   get_owner() {
     return this.owner_id;
@@ -398,6 +463,25 @@ export class Token implements State {
 
   storageMin(): bigint {
     return BigInt(this.account_storage_bytes) * near.storageByteCost();
+  }
+
+  proceeds(): bigint {
+    return BigInt(this.near_proceeds ?? "0");
+  }
+
+  /**
+   * Sale proceeds, but never the NEAR the contract needs: the stake of its current storage, plus a full
+   * registration cost per balance record (what storage_unregister pays back). Deliberately
+   * conservative: a record's own bytes are counted in both.
+   */
+  withdrawableNear(): bigint {
+    const reserved =
+      near.storageUsage() * near.storageByteCost() +
+      BigInt(this.registered_accounts ?? 0) * this.storageMin();
+    const spare = near.accountBalance() - reserved;
+    const proceeds = this.proceeds();
+    if (spare < proceeds) return spare > 0n ? spare : 0n;
+    return proceeds;
   }
 
   transfer(sender: string, receiverArg: string, amountArg: string, memo?: string): bigint {

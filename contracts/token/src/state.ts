@@ -37,4 +37,8 @@ export interface State {
   conversation_storage_bytes: string;
   web4: Web4Config;
   web4_paths: string[];
+  /** yoctoNEAR buy_tokens_for_near received and the owner has not withdrawn yet (withdraw_near). */
+  near_proceeds: string;
+  /** Balance records (the owner's from `new` included): each can claim the registration cost back. */
+  registered_accounts: number;
 }
