@@ -1,30 +1,59 @@
 // `npm run bench:proxy`: the proxy's added latency and throughput against the same mock upstream,
 // measured in one run: direct to the mock vs through the proxy (auth, ledger reserve/settle in
 // SQLite, SSE relay). The proxy runs as its own process (`npm run proxy`, as deployed); the client
-// and the mock share this process. Targets: added TTFB p50 <= 1 ms, p99 <= 5 ms, throughput >= 80 %
+// and the mocks share this process. Targets: added TTFB p50 <= 1 ms, p99 <= 5 ms, throughput >= 80 %
 // of direct. BENCH_IN_PROCESS=1 runs the proxy in this process instead (one event loop for all three).
 //
-// Honesty: both paths use the same client, the same keep-alive agent, the same mock and the same
+// Two upstream profiles, each its own mock and model, measured one after the other:
+// - instant (model mock-model): the mock answers at once, so on a 2-core box where client, mock and
+//   proxy share the cores this is a CPU stress test: whatever the proxy spends is taken from the
+//   others. BENCH_REQUESTS_C1 (1000), BENCH_REQUESTS_C64 (3000).
+// - paced (model mock-paced): the mock behaves like a fast real LLM, first content chunk after
+//   BENCH_PACED_TTFT_MS (20), then one chunk every BENCH_PACED_CHUNK_MS (2). Closer to production:
+//   streams spend most of their time waiting on the model, so the hop's CPU cost mostly overlaps it.
+//   BENCH_PACED_REQUESTS_C1 (200), BENCH_PACED_REQUESTS_C64 (10000): about 2 s per path and round.
+//
+// Honesty: every path uses the same client, the same keep-alive agent, the same mock and the same
 // streaming request (the direct one asks for the usage chunk the proxy injects, so the mock does the
-// same work). TTFB is the time to the first chunk carrying content text. Both paths are warmed up.
-// Each concurrency level runs BENCH_ROUNDS rounds, direct and proxy alternating (ABBA order), and
-// reports the median round, so load from other work on a shared machine hits both paths alike.
-// CPU µs/request (this process = client + mock; proxy = its own process) shows where the cores go.
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// same work). TTFB is the time to the first chunk carrying content text. All paths are warmed up.
+// Each concurrency level runs BENCH_ROUNDS (5) rounds, direct and proxy alternating (ABBA order), and
+// reports the median round, so load from other work on a shared machine hits every path alike.
+// CPU µs/request (this process = client + mocks; the others = their own process) shows where the
+// cores go.
+//
+// References, not targets, measured in the same rounds and the same way (own process, ratio and
+// added latency against the direct run of the same round):
+// - bare: a 20-line node:http forwarder, the floor any Node proxy pays for the hop itself.
+//   BENCH_BARE_HOP=0 skips it.
+// - portkey: @portkey-ai/gateway, a popular LLM gateway, with no auth and no ledger. It lives in
+//   bench/portkey with its own package.json (it pins @hono/node-server to 1.13.8: newer ones fail
+//   its streams with `TypeError: immutable`, Portkey-AI/gateway#1389; the pin must not reach the
+//   proxy) and is installed there on first use. BENCH_PORTKEY=0 skips it; if it cannot be installed
+//   (offline), started or streamed through, the bench says why and goes on without it. Its stream
+//   reader sleeps 25 ms before passing on the first event, so its TTFB is at least that.
+//
+// Also: BENCH_SQLITE_SYNCHRONOUS=full, BENCH_PROXY_NODE_ARGS="--cpu-prof --cpu-prof-dir=…".
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
+import { type AddressInfo, createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { MemoryChainClient } from "../proxy/src/chain/memory.js";
 import { parseConfig } from "../proxy/src/config.js";
 import { createLogger } from "../proxy/src/logger.js";
 import { startProxy } from "../proxy/src/server.js";
-import { startMockUpstream } from "../test/helpers/mock-upstream.js";
+import { type MockUpstream, startMockUpstream } from "../test/helpers/mock-upstream.js";
 
-const synchronous = (process.env["BENCH_SQLITE_SYNCHRONOUS"] ?? "normal") as "full" | "normal";
-const requestsAt1 = Number(process.env["BENCH_REQUESTS_C1"] ?? 1000);
-const requestsAt64 = Number(process.env["BENCH_REQUESTS_C64"] ?? 3000);
-const rounds = Math.max(1, Number(process.env["BENCH_ROUNDS"] ?? 5));
+const env = process.env;
+const synchronous = (env["BENCH_SQLITE_SYNCHRONOUS"] ?? "normal") as "full" | "normal";
+const rounds = Math.max(1, Number(env["BENCH_ROUNDS"] ?? 5));
+const pacedTtftMs = Number(env["BENCH_PACED_TTFT_MS"] ?? 20);
+const pacedChunkMs = Number(env["BENCH_PACED_CHUNK_MS"] ?? 2);
+const root = join(import.meta.dirname, "..");
+const portkeyDir = join(root, "bench", "portkey");
+const portkeyGateway = join(portkeyDir, "node_modules", "@portkey-ai", "gateway");
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
@@ -35,10 +64,14 @@ interface Sample {
 /** The first content text of a chat.completion.chunk stream (the role chunk before it is empty). */
 const CONTENT = /"content":"[^"]/;
 
+/** Requests sent again because the server closed their reused keep-alive socket (see streamOnce). */
+let resent = 0;
+
 /** One streaming request; resolves with its time to the first content chunk, after reading it all. */
-function streamOnce(url: URL, body: string, auth?: string): Promise<Sample> {
+function streamOnce(url: URL, body: string, headers: Record<string, string> = {}): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    let answered = false;
     let ttfb = -1;
     let seen = "";
     const req = request(
@@ -49,10 +82,11 @@ function streamOnce(url: URL, body: string, auth?: string): Promise<Sample> {
         headers: {
           "content-type": "application/json",
           "content-length": Buffer.byteLength(body),
-          ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+          ...headers,
         },
       },
       (res) => {
+        answered = true;
         if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
         res.setEncoding("utf8");
         res.on("data", (text: string) => {
@@ -66,7 +100,15 @@ function streamOnce(url: URL, body: string, auth?: string): Promise<Sample> {
         res.on("error", reject);
       },
     );
-    req.on("error", reject);
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      // The server closed this idle keep-alive socket as we reused it: Node servers close after 5 s
+      // idle and, setting `connection: keep-alive` themselves, send no Keep-Alive hint the agent
+      // could honour. The request never reached the path, so it goes again, timed afresh.
+      if (!answered && req.reusedSocket && err.code === "ECONNRESET") {
+        resent++;
+        streamOnce(url, body, headers).then(resolve, reject);
+      } else reject(err);
+    });
     req.end(body);
   });
 }
@@ -82,34 +124,42 @@ function cpuSecondsOf(pid: number | undefined): number | undefined {
   }
 }
 
+/** A way to send the bench request, and the process (other than this one) that pays for it. */
+interface Path {
+  fire: () => Promise<Sample>;
+  pid: number | undefined;
+}
+
+/** A forwarder measured beside the proxy for comparison, never held to the proxy's targets. */
+interface Reference extends Path {
+  /** Row label in the table, also the key of the end summary. */
+  row: string;
+  label: string;
+}
+
 interface Result {
   p50: number;
   p99: number;
   rps: number;
-  /** CPU µs per request in this process (client + mock) and in the proxy (or bare hop) process. */
+  /** CPU µs per request in this process (client + mocks) and in the path's own process. */
   cpuHere: number;
   cpuProxy: number | undefined;
 }
 
-async function run(
-  concurrency: number,
-  total: number,
-  fire: () => Promise<Sample>,
-  pid = proxyPid,
-): Promise<Result> {
+async function run(concurrency: number, total: number, path: Path): Promise<Result> {
   const samples: number[] = [];
   let next = 0;
   const cpu0 = process.cpuUsage();
-  const proxyCpu0 = cpuSecondsOf(pid);
+  const proxyCpu0 = cpuSecondsOf(path.pid);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next++ < total) samples.push((await fire()).ttfbMs);
+      while (next++ < total) samples.push((await path.fire()).ttfbMs);
     }),
   );
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const proxyCpu1 = cpuSecondsOf(pid);
+  const proxyCpu1 = cpuSecondsOf(path.pid);
   samples.sort((a, b) => a - b);
   const pct = (p: number) => samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))]!;
   return {
@@ -129,17 +179,145 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-let proxyPid: number | undefined;
-
-const mock = await startMockUpstream({
-  reply: "The quick brown fox jumps over the lazy dog again and again",
-  promptTokens: 20,
+// Children are killed on any exit, so a failed run does not leave forwarders holding ports.
+const children = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of children) child.kill("SIGKILL");
 });
+
+interface Spawned {
+  pid: number | undefined;
+  match: RegExpExecArray;
+  stop: () => Promise<void>;
+}
+
+/** Starts `node args…` and resolves once its stdout matches `ready`. */
+function spawnNode(
+  args: string[],
+  ready: RegExp,
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number },
+): Promise<Spawned> {
+  const child = spawn(process.execPath, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    await once(child, "exit");
+  };
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => {
+      reject(new Error(`not ready after ${options.timeoutMs} ms: ${out.slice(-300)}`));
+      void stop();
+    }, options.timeoutMs);
+    const onData = (d: Buffer) => {
+      out += String(d);
+      const match = ready.exec(out);
+      if (!match) return;
+      clearTimeout(timer);
+      // Keep draining: a child blocked on a full stdout pipe would stall mid-bench.
+      child.stdout!.off("data", onData).resume();
+      resolve({ pid: child.pid, match, stop });
+    };
+    child.stdout!.on("data", onData);
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      const said = out.trim() ? `: ${out.trim().slice(-300)}` : " (its stderr, if any, is above)";
+      reject(new Error(`exited (${code}) before it was ready${said}`));
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// Before the mocks start: the install blocks this event loop.
+let portkeySkipped: string | undefined = env["BENCH_PORTKEY"] === "0" ? "BENCH_PORTKEY=0" : undefined;
+if (!portkeySkipped && !existsSync(portkeyGateway)) {
+  console.log("installing @portkey-ai/gateway into bench/portkey (one time)…");
+  const npm = spawnSync("npm", ["install", "--prefix", portkeyDir, "--no-audit", "--no-fund"], {
+    encoding: "utf8",
+    stdio: ["ignore", "ignore", "pipe"],
+    timeout: 300_000,
+  });
+  if (npm.status !== 0 || !existsSync(portkeyGateway)) {
+    // npm ends with a pointer to its log; the cause (e.g. "FetchError: … ENOTFOUND") comes earlier.
+    const errors = (npm.stderr ?? "").split("\n").filter((l) => l.startsWith("npm error "));
+    const cause = errors.find((l) => /^npm error \w*Error:/.test(l)) ?? errors[0];
+    const why = npm.error?.message ?? cause?.slice("npm error ".length) ?? `exit ${npm.status}`;
+    portkeySkipped = `npm install --prefix bench/portkey failed: ${why}`;
+  }
+}
+
+const reply = "The quick brown fox jumps over the lazy dog again and again";
+const instantMock = await startMockUpstream({ reply, promptTokens: 20 });
+const pacedMock = await startMockUpstream({
+  reply,
+  promptTokens: 20,
+  firstChunkDelayMs: pacedTtftMs,
+  chunkDelayMs: pacedChunkMs,
+});
+// Like real providers, the mocks keep idle connections open far longer than Node's 5 s default:
+// with it, upstream sockets idle while the other paths run would close under the proxy and the
+// forwarders, and one reused just as it closes fails a request.
+for (const mock of [instantMock, pacedMock]) mock.server.keepAliveTimeout = 0;
+
+interface Profile {
+  name: string;
+  about: string;
+  model: string;
+  mock: MockUpstream;
+  levels: ReadonlyArray<readonly [concurrency: number, total: number]>;
+  /** Concurrency and requests of one warm-up pass (two per path). */
+  warmup: readonly [concurrency: number, total: number];
+}
+
+const profiles: Profile[] = [
+  {
+    name: "instant",
+    about: "mock answers at once: a CPU stress test, every process competes for the same cores",
+    model: "mock-model",
+    mock: instantMock,
+    levels: [
+      [1, Number(env["BENCH_REQUESTS_C1"] ?? 1000)],
+      [64, Number(env["BENCH_REQUESTS_C64"] ?? 3000)],
+    ],
+    warmup: [8, 300],
+  },
+  {
+    name: "paced",
+    about: `mock paced like a fast LLM: first content after ${pacedTtftMs} ms, then a chunk every ${pacedChunkMs} ms`,
+    model: "mock-paced",
+    mock: pacedMock,
+    levels: [
+      [1, Number(env["BENCH_PACED_REQUESTS_C1"] ?? 200)],
+      [64, Number(env["BENCH_PACED_REQUESTS_C64"] ?? 10000)],
+    ],
+    // Enough to open 64 upstream sockets everywhere without waiting ~50 ms per request 300 times.
+    warmup: [64, 256],
+  },
+];
+
 const dir = mkdtempSync(join(tmpdir(), "aiproxy-bench-"));
 const secret = "bench-secret-0123456789abcdef";
 const storePath = join(dir, "ledger.sqlite");
-const inProcess = process.env["BENCH_IN_PROCESS"] === "1";
+const inProcess = env["BENCH_IN_PROCESS"] === "1";
 let proxyUrl0: string;
+let proxyPid: number | undefined;
 let stopProxy: () => Promise<void>;
 if (inProcess) {
   const chain = new MemoryChainClient();
@@ -148,8 +326,14 @@ if (inProcess) {
     port: 0,
     log_level: "warn",
     store: { path: storePath, synchronous },
-    providers: [{ name: "mock", type: "openai-compatible", base_url: mock.url }],
-    models: [{ id: "mock-model", input_price: "1000", output_price: "2000", providers: ["mock"] }],
+    providers: [
+      { name: "mock", type: "openai-compatible", base_url: instantMock.url },
+      { name: "mock-paced", type: "openai-compatible", base_url: pacedMock.url },
+    ],
+    models: [
+      { id: "mock-model", input_price: "1000", output_price: "2000", providers: ["mock"] },
+      { id: "mock-paced", input_price: "1000", output_price: "2000", providers: ["mock-paced"] },
+    ],
   });
   const proxy = await startProxy(config, { chain, logger: createLogger("warn") });
   proxyUrl0 = proxy.url;
@@ -165,15 +349,18 @@ if (inProcess) {
       "  conversations:",
       `    - { secret: "${secret}", amount: "${10n ** 30n}" }`,
       `store: { path: "${storePath}", synchronous: ${synchronous} }`,
-      `providers: [{ name: mock, type: openai-compatible, base_url: "${mock.url}" }]`,
-      'models: [{ id: mock-model, input_price: "1000", output_price: "2000", providers: [mock] }]',
+      "providers:",
+      `  - { name: mock, type: openai-compatible, base_url: "${instantMock.url}" }`,
+      `  - { name: mock-paced, type: openai-compatible, base_url: "${pacedMock.url}" }`,
+      "models:",
+      '  - { id: mock-model, input_price: "1000", output_price: "2000", providers: [mock] }',
+      '  - { id: mock-paced, input_price: "1000", output_price: "2000", providers: [mock-paced] }',
     ].join("\n"),
   );
-  const child = spawn(
-    process.execPath,
+  const proxy = await spawnNode(
     [
       // BENCH_PROXY_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the proxy.
-      ...(process.env["BENCH_PROXY_NODE_ARGS"]?.split(" ").filter(Boolean) ?? []),
+      ...(env["BENCH_PROXY_NODE_ARGS"]?.split(" ").filter(Boolean) ?? []),
       "--import",
       "tsx",
       "proxy/src/main.ts",
@@ -182,44 +369,18 @@ if (inProcess) {
       "--port",
       "0",
     ],
-    {
-      cwd: join(import.meta.dirname, ".."),
-      stdio: ["ignore", "pipe", "inherit"],
-    },
+    /"msg":"aiproxy ready","url":"([^"]+)"/,
+    { cwd: root, timeoutMs: 60_000 },
   );
-  proxyUrl0 = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d) => {
-      out += String(d);
-      const m = /"msg":"aiproxy ready","url":"([^"]+)"/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.on("exit", (code) => reject(new Error(`proxy exited (${code}): ${out}`)));
-  });
-  proxyPid = child.pid;
-  stopProxy = async () => {
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
-  };
+  proxyUrl0 = proxy.match[1]!;
+  proxyPid = proxy.pid;
+  stopProxy = proxy.stop;
 }
-
-const body = JSON.stringify({
-  model: "mock-model",
-  messages: [{ role: "user", content: "Say something about foxes." }],
-  stream: true,
-  max_tokens: 64,
-});
-const directUrl = new URL(`${mock.url}/chat/completions`);
 const proxyUrl = new URL(`${proxyUrl0}/v1/chat/completions`);
-// Direct asks for the usage chunk the proxy injects upstream: the mock does the same work either way.
-const directBody = JSON.stringify({ ...JSON.parse(body), stream_options: { include_usage: true } });
-const direct = () => streamOnce(directUrl, directBody);
-const viaProxy = () => streamOnce(proxyUrl, body, secret);
+const proxyHeaders = { authorization: `Bearer ${secret}` };
 
-// Reference, not a target: the cheapest possible extra hop on this machine. A bare node:http
-// forwarder in its own process (keep-alive agent, bytes piped both ways, no auth, no ledger, no SSE
-// parsing) against the same mock. What it costs is the floor any Node proxy pays for the hop itself.
-// BENCH_BARE_HOP=0 skips it.
+// The cheapest possible extra hop on this machine: a bare node:http forwarder in its own process
+// (keep-alive agent, bytes piped both ways, no auth, no ledger, no SSE parsing), one per mock.
 const bareHopSource = `
 const http = require("node:http");
 const target = new URL(process.env.MOCK_URL + "/chat/completions");
@@ -233,41 +394,177 @@ const server = http.createServer((req, res) => {
 });
 server.listen(0, "127.0.0.1", () => console.log("bare hop " + server.address().port));
 `;
-let bareHop: { url: URL; pid: number | undefined; stop: () => Promise<void> } | undefined;
-if (process.env["BENCH_BARE_HOP"] !== "0") {
-  const child = spawn(process.execPath, ["-e", bareHopSource], {
-    env: { ...process.env, MOCK_URL: mock.url },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise<string>((resolve) => {
-    child.stdout!.on("data", (d) => {
-      const m = /bare hop (\d+)/.exec(String(d));
-      if (m) resolve(m[1]!);
-    });
-  });
-  bareHop = {
-    url: new URL(`http://127.0.0.1:${port}/`),
-    pid: child.pid,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    },
+const bareHops = new Map<Profile, Spawned>();
+if (env["BENCH_BARE_HOP"] !== "0") {
+  for (const profile of profiles) {
+    bareHops.set(
+      profile,
+      await spawnNode(["-e", bareHopSource], /bare hop (\d+)/, {
+        env: { ...env, MOCK_URL: profile.mock.url },
+        timeoutMs: 10_000,
+      }),
+    );
+  }
+}
+
+/** The request body of a profile: what the client sends to the proxy, and to the others. */
+function bodiesOf(profile: Profile) {
+  const body = {
+    model: profile.model,
+    messages: [{ role: "user", content: "Say something about foxes." }],
+    stream: true,
+    max_tokens: 64,
+  };
+  // Direct (and every reference) asks for the usage chunk the proxy injects upstream: the mock does
+  // the same work either way.
+  return {
+    proxy: JSON.stringify(body),
+    direct: JSON.stringify({ ...body, stream_options: { include_usage: true } }),
   };
 }
-const viaBareHop = () => streamOnce(bareHop!.url, directBody);
 
-// Warm up both paths (JIT, sockets, first-sight chain load).
-for (let i = 0; i < 2; i++) {
-  await run(8, 300, direct);
-  await run(8, 300, viaProxy);
-  if (bareHop) await run(8, 300, viaBareHop, bareHop.pid);
+// One gateway for both profiles: it picks the upstream from a header per request.
+let portkey: (Spawned & { url: URL }) | undefined;
+const portkeyHeaders = (profile: Profile) => ({
+  authorization: "Bearer anything",
+  "x-portkey-provider": "openai",
+  "x-portkey-custom-host": profile.mock.url,
+});
+if (!portkeySkipped) {
+  try {
+    const port = await freePort();
+    const gateway = await spawnNode(
+      [join(portkeyGateway, "build", "start-server.js"), `--port=${port}`, "--headless"],
+      /Ready for connections/,
+      { cwd: portkeyDir, timeoutMs: 30_000 },
+    );
+    portkey = { ...gateway, url: new URL(`http://127.0.0.1:${port}/v1/chat/completions`) };
+  } catch (err) {
+    portkeySkipped = `it did not start: ${(err as Error).message}`;
+  }
+}
+if (portkey) {
+  // It re-frames the SSE stream: make sure content TTFB is still detected before timing anything.
+  try {
+    for (const profile of profiles) {
+      const check = streamOnce(portkey.url, bodiesOf(profile).direct, portkeyHeaders(profile));
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no complete answer within 10 s")), 10_000);
+      });
+      await Promise.race([check, hung]).finally(() => clearTimeout(timer));
+    }
+  } catch (err) {
+    portkeySkipped = `a streaming request through it failed: ${(err as Error).message}`;
+    await portkey.stop();
+    portkey = undefined;
+  }
+}
+
+interface Paths {
+  direct: Path;
+  proxy: Path;
+  references: Reference[];
+}
+
+function pathsOf(profile: Profile): Paths {
+  const bodies = bodiesOf(profile);
+  const directUrl = new URL(`${profile.mock.url}/chat/completions`);
+  const references: Reference[] = [];
+  const bare = bareHops.get(profile);
+  if (bare) {
+    const url = new URL(`http://127.0.0.1:${bare.match[1]}/`);
+    references.push({
+      row: "bare",
+      label: "reference: bare forwarder",
+      pid: bare.pid,
+      fire: () => streamOnce(url, bodies.direct),
+    });
+  }
+  if (portkey) {
+    const { url } = portkey;
+    const headers = portkeyHeaders(profile);
+    references.push({
+      row: "portkey",
+      label: "reference: Portkey gateway (no auth, no ledger)",
+      pid: portkey.pid,
+      fire: () => streamOnce(url, bodies.direct, headers),
+    });
+  }
+  return {
+    direct: { fire: () => streamOnce(directUrl, bodies.direct), pid: undefined },
+    proxy: { fire: () => streamOnce(proxyUrl, bodies.proxy, proxyHeaders), pid: proxyPid },
+    references,
+  };
+}
+
+const summary = (rs: Result[]) => ({
+  p50: median(rs.map((r) => r.p50)),
+  p99: median(rs.map((r) => r.p99)),
+  rps: median(rs.map((r) => r.rps)),
+  cpuHere: median(rs.map((r) => r.cpuHere)),
+  cpuProxy: rs.some((r) => r.cpuProxy === undefined)
+    ? undefined
+    : median(rs.map((r) => r.cpuProxy as number)),
+});
+
+/** A path against direct, per round and then the median: both runs of one round saw the same load. */
+function against(ds: Result[], xs: Result[]) {
+  const ratios = ds.map((d, i) => xs[i]!.rps / d.rps);
+  return {
+    addedP50: median(ds.map((d, i) => xs[i]!.p50 - d.p50)),
+    addedP99: median(ds.map((d, i) => xs[i]!.p99 - d.p99)),
+    ratio: median(ratios),
+    ratios,
+  };
 }
 
 const fmt = (n: number) => n.toFixed(3).padStart(8);
 const us = (n: number | undefined) => (n === undefined ? "     n/a" : n.toFixed(0).padStart(8));
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+/** Runs one concurrency level of one profile, prints its rows, returns proxy and references vs direct. */
+async function measure(paths: Paths, concurrency: number, total: number) {
+  const perRound = Math.max(concurrency, Math.ceil(total / rounds));
+  const ds: Result[] = [];
+  const ps: Result[] = [];
+  const rs = paths.references.map(() => [] as Result[]);
+  for (let r = 0; r < rounds; r++) {
+    // References lead each round, their own order alternating like direct and proxy.
+    const order = paths.references.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) rs[i]!.push(await run(concurrency, perRound, paths.references[i]!));
+    // ABBA: neither path always runs first (or last) in a round.
+    if (r % 2 === 0) {
+      ds.push(await run(concurrency, perRound, paths.direct));
+      ps.push(await run(concurrency, perRound, paths.proxy));
+    } else {
+      ps.push(await run(concurrency, perRound, paths.proxy));
+      ds.push(await run(concurrency, perRound, paths.direct));
+    }
+  }
+  const row = (name: string, r: ReturnType<typeof summary>, ownCpu: boolean) =>
+    `${String(concurrency).padStart(7)} | ${name.padEnd(7)} | ${fmt(r.p50)}    | ${fmt(r.p99)}    | ${r.rps.toFixed(0).padStart(7)} | ${us(r.cpuHere)}        | ${ownCpu ? us(r.cpuProxy) : "       -"}`;
+  console.log(row("direct", summary(ds), false));
+  console.log(row("proxy", summary(ps), true));
+  const references = new Map<string, ReturnType<typeof against>>();
+  paths.references.forEach((ref, i) => {
+    const vs = against(ds, rs[i]!);
+    references.set(ref.row, vs);
+    console.log(
+      `${row(ref.row, summary(rs[i]!), true)}   <- ${ref.label}, ${pct(vs.ratio)} of direct, added p50 ${vs.addedP50.toFixed(3)} ms, p99 ${vs.addedP99.toFixed(3)} ms`,
+    );
+  });
+  const proxy = against(ds, ps);
+  console.log(
+    `        | added   | ${fmt(proxy.addedP50)}    | ${fmt(proxy.addedP99)}    | ratio ${pct(proxy.ratio)} of direct (rounds: ${proxy.ratios.map((x) => (x * 100).toFixed(0)).join(" ")} %)`,
+  );
+  return { proxy, references };
+}
+
 const load0 = loadavg();
 console.log(
-  `proxy bench (sqlite synchronous=${synchronous}; proxy ${inProcess ? "in this process" : "in its own process"}; client and mock in this process)`,
+  `proxy bench (sqlite synchronous=${synchronous}; proxy ${inProcess ? "in this process" : "in its own process"}; client and mocks in this process)`,
 );
 console.log(
   `environment: ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), node ${process.version}, load average ${load0.map((l) => l.toFixed(2)).join(" ")} at start.`,
@@ -275,72 +572,63 @@ console.log(
 console.log(
   "caveat: client, mock and proxy share these cores (and any other work on the machine); the proxy path has a full extra HTTP hop (two more sockets, parse and serialize) that direct does not. Medians of interleaved rounds.",
 );
-console.log("streams | path   | ttfb p50 ms | ttfb p99 ms |   req/s | cpu µs/req here | cpu µs/req proxy");
-const verdicts: string[] = [];
-for (const [concurrency, total] of [
-  [1, requestsAt1],
-  [64, requestsAt64],
-] as const) {
-  const perRound = Math.max(concurrency, Math.ceil(total / rounds));
-  const ds: Result[] = [];
-  const ps: Result[] = [];
-  const bs: Result[] = [];
-  for (let r = 0; r < rounds; r++) {
-    if (bareHop) bs.push(await run(concurrency, perRound, viaBareHop, bareHop.pid));
-    // ABBA: neither path always runs first (or last) in a round.
-    if (r % 2 === 0) {
-      ds.push(await run(concurrency, perRound, direct));
-      ps.push(await run(concurrency, perRound, viaProxy));
-    } else {
-      ps.push(await run(concurrency, perRound, viaProxy));
-      ds.push(await run(concurrency, perRound, direct));
-    }
-  }
-  const summary = (rs: Result[]) => ({
-    p50: median(rs.map((r) => r.p50)),
-    p99: median(rs.map((r) => r.p99)),
-    rps: median(rs.map((r) => r.rps)),
-    cpuHere: median(rs.map((r) => r.cpuHere)),
-    cpuProxy: rs.some((r) => r.cpuProxy === undefined)
-      ? undefined
-      : median(rs.map((r) => r.cpuProxy as number)),
-  });
-  const d = summary(ds);
-  const p = summary(ps);
-  // Per round, then the median: both paths of one round saw the same machine load.
-  const addedP50 = median(ds.map((x, i) => ps[i]!.p50 - x.p50));
-  const addedP99 = median(ds.map((x, i) => ps[i]!.p99 - x.p99));
-  const ratios = ds.map((x, i) => ps[i]!.rps / x.rps);
-  const ratio = median(ratios);
-  const row = (name: string, r: ReturnType<typeof summary>, proxyCpu: boolean) =>
-    `${String(concurrency).padStart(7)} | ${name} | ${fmt(r.p50)}    | ${fmt(r.p99)}    | ${r.rps.toFixed(0).padStart(7)} | ${us(r.cpuHere)}        | ${proxyCpu ? us(r.cpuProxy) : "       -"}`;
-  console.log(row("direct", d, false));
-  console.log(row("proxy ", p, true));
-  if (bareHop) {
-    const b = summary(bs);
-    const bareRatio = median(ds.map((x, i) => bs[i]!.rps / x.rps));
-    console.log(
-      `${row("bare  ", b, true)}   <- reference: bare forwarder, ${(bareRatio * 100).toFixed(1)} % of direct, added p50 ${median(ds.map((x, i) => bs[i]!.p50 - x.p50)).toFixed(3)} ms`,
-    );
-  }
+if (portkeySkipped) console.log(`portkey: skipped, ${portkeySkipped}. The bench goes on without it.`);
+else {
   console.log(
-    `        | added  | ${fmt(addedP50)}    | ${fmt(addedP99)}    | ratio ${(ratio * 100).toFixed(1)} % of direct (rounds: ${ratios.map((x) => (x * 100).toFixed(0)).join(" ")} %)`,
-  );
-  verdicts.push(
-    `c=${concurrency}: p50 added ${addedP50.toFixed(3)} ms (target <= 1) ${addedP50 <= 1 ? "OK" : "MISS"}; ` +
-      `p99 added ${addedP99.toFixed(3)} ms (target <= 5) ${addedP99 <= 5 ? "OK" : "MISS"}; ` +
-      `throughput ${(ratio * 100).toFixed(1)} % (target >= 80 %) ${ratio >= 0.8 ? "OK" : "MISS"}`,
+    "portkey: its stream reader waits 25 ms before it passes on the first event (a setTimeout in @portkey-ai/gateway 1.15.2), which is its TTFB floor here.",
   );
 }
-console.log(verdicts.join("\n"));
-console.log(
-  `load average at end: ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ")}`,
-);
-
-await stopProxy();
-await bareHop?.stop();
-await mock.close();
-agent.destroy();
-rmSync(dir, { recursive: true, force: true });
+const comparisons: string[] = [];
+try {
+  for (const profile of profiles) {
+    const paths = pathsOf(profile);
+    // Right before its rounds: servers close keep-alive sockets idle for 5 s, so an earlier warm-up
+    // would be lost on this profile's upstream connections.
+    const [warmConcurrency, warmTotal] = profile.warmup;
+    for (let i = 0; i < 2; i++) {
+      for (const path of [paths.direct, paths.proxy, ...paths.references]) {
+        await run(warmConcurrency, warmTotal, path);
+      }
+    }
+    console.log(`\nprofile ${profile.name}: ${profile.about}`);
+    console.log(
+      "streams | path    | ttfb p50 ms | ttfb p99 ms |   req/s | cpu µs/req here | cpu µs/req proxy",
+    );
+    const verdicts: string[] = [];
+    for (const [concurrency, total] of profile.levels) {
+      const { proxy, references } = await measure(paths, concurrency, total);
+      const name = `${profile.name} c=${concurrency}`;
+      verdicts.push(
+        `${name}: p50 added ${proxy.addedP50.toFixed(3)} ms (target <= 1) ${proxy.addedP50 <= 1 ? "OK" : "MISS"}; ` +
+          `p99 added ${proxy.addedP99.toFixed(3)} ms (target <= 5) ${proxy.addedP99 <= 5 ? "OK" : "MISS"}; ` +
+          `throughput ${pct(proxy.ratio)} (target >= 80 %) ${proxy.ratio >= 0.8 ? "OK" : "MISS"}`,
+      );
+      const other = references.get("portkey");
+      comparisons.push(
+        `${name}: proxy ${pct(proxy.ratio)} of direct, added p50 ${proxy.addedP50.toFixed(3)} ms; ` +
+          (other
+            ? `Portkey ${pct(other.ratio)}, added p50 ${other.addedP50.toFixed(3)} ms`
+            : "Portkey not measured"),
+      );
+    }
+    console.log(verdicts.join("\n"));
+  }
+  console.log(`\nproxy vs Portkey gateway (throughput as % of direct, added TTFB p50):`);
+  console.log(comparisons.join("\n"));
+  if (resent > 0) {
+    console.log(`client: ${resent} requests resent after the server closed their idle keep-alive socket`);
+  }
+  console.log(
+    `load average at end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+} finally {
+  await stopProxy();
+  for (const hop of bareHops.values()) await hop.stop();
+  await portkey?.stop();
+  await instantMock.close();
+  await pacedMock.close();
+  agent.destroy();
+  rmSync(dir, { recursive: true, force: true });
+}

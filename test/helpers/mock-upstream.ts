@@ -17,6 +17,11 @@ export interface MockOptions {
   promptTokens?: number;
   /** Delay between stream chunks. */
   chunkDelayMs?: number;
+  /**
+   * Delay before the first chunk after the role chunk (time to first token), in place of chunkDelayMs
+   * there: a real model sends headers and the role at once, then thinks, then streams at a steady pace.
+   */
+  firstChunkDelayMs?: number;
   /** Omit usage even when asked (an upstream that ignores include_usage). */
   noUsage?: boolean;
 }
@@ -29,6 +34,8 @@ export interface RecordedRequest {
 
 export interface MockUpstream {
   url: string;
+  /** The listening server, e.g. to tune its keep-alive timeout. */
+  server: Server;
   requests: RecordedRequest[];
   /** Completed answers (2xx bodies fully written), for "billed once" checks. */
   answered: number;
@@ -211,7 +218,11 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
         res.destroy(); // mid-stream cut: the socket dies without [DONE] or usage
         return;
       }
-      if (i > 0 && state.options.chunkDelayMs) await sleep(state.options.chunkDelayMs);
+      const delay =
+        i === 1
+          ? (state.options.firstChunkDelayMs ?? state.options.chunkDelayMs)
+          : state.options.chunkDelayMs;
+      if (i > 0 && delay) await sleep(delay);
       if (res.destroyed) return;
       res.write(frames[i]);
     }
@@ -223,6 +234,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/v1`,
+    server,
     get requests() {
       return state.requests;
     },
