@@ -9,12 +9,10 @@ import {
   signRefund,
 } from "../wire/index.js";
 import {
-  assertInvariant,
   balanceOf,
   conversationId,
   deployToken,
   eventsOf,
-  initWorker,
   NEAR,
   newAccount,
   openConversation,
@@ -23,20 +21,14 @@ import {
   TOTAL_SUPPLY,
   type TokenContext,
   transfer,
+  useTokenWorker,
   type World,
 } from "./helpers/token.js";
 
 const test = anyTest as TestFn<TokenContext & { world?: World; signer: Wallet }>;
 
-test.before(async (t) => {
-  Object.assign(t.context, await initWorker());
-});
-test.after.always(async (t) => {
-  await t.context.worker?.tearDown().catch(() => {});
-});
-test.afterEach(async (t) => {
-  if (t.context.world) await assertInvariant(t as never, t.context.world);
-});
+// Every test leaves the supply invariant intact.
+useTokenWorker(test);
 
 /** A token with a refund signer, alice holding 10 000 units. */
 async function setup(t: { context: TokenContext & { world?: World; signer: Wallet } }) {

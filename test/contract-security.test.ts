@@ -5,11 +5,9 @@ import anyTest, { type TestFn } from "ava";
 import type { Wallet } from "ethers";
 import { signRefund } from "../wire/index.js";
 import {
-  assertInvariant,
   balanceOf,
   conversationId,
   deployToken,
-  initWorker,
   MAX_GAS,
   NEAR,
   newAccount,
@@ -22,22 +20,16 @@ import {
   TOTAL_SUPPLY,
   type TokenContext,
   transfer,
+  useTokenWorker,
   type World,
 } from "./helpers/token.js";
 
 const test = anyTest as TestFn<TokenContext & { worlds: World[] }>;
 
-test.before(async (t) => {
-  Object.assign(t.context, await initWorker());
-});
-test.after.always(async (t) => {
-  await t.context.worker?.tearDown().catch(() => {});
-});
+// Every test leaves the supply invariant intact, on each world it made.
+useTokenWorker(test);
 test.beforeEach((t) => {
   t.context.worlds = [];
-});
-test.afterEach(async (t) => {
-  for (const world of t.context.worlds) await assertInvariant(t as never, world);
 });
 
 async function setup(t: { context: TokenContext & { worlds: World[] } }) {

@@ -2,11 +2,9 @@
 import { readFileSync } from "node:fs";
 import anyTest, { type TestFn } from "ava";
 import {
-  assertInvariant,
   balanceOf,
   deployToken,
   eventsOf,
-  initWorker,
   MAX_GAS,
   METADATA,
   NEAR,
@@ -19,21 +17,14 @@ import {
   type TokenContext,
   tokenBundle,
   transfer,
+  useTokenWorker,
   type World,
 } from "./helpers/token.js";
 
 const test = anyTest as TestFn<TokenContext & { world?: World }>;
 
-test.before(async (t) => {
-  Object.assign(t.context, await initWorker());
-});
-test.after.always(async (t) => {
-  await t.context.worker?.tearDown().catch(() => {});
-});
 // Every test leaves the supply invariant intact.
-test.afterEach(async (t) => {
-  if (t.context.world) await assertInvariant(t as never, t.context.world);
-});
+useTokenWorker(test);
 
 async function world(
   t: { context: TokenContext & { world?: World } },

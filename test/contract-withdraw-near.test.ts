@@ -11,10 +11,8 @@ import type { NearAccount, TransactionResult } from "near-workspaces";
 import { withdrawNear } from "../scripts/withdraw-near.js";
 import { projectRoot } from "./helpers/localnet.js";
 import {
-  assertInvariant,
   balanceOf,
   deployToken,
-  initWorker,
   NEAR,
   newAccount,
   ONE_YOCTO,
@@ -22,21 +20,14 @@ import {
   registerAccount,
   TGAS,
   type TokenContext,
+  useTokenWorker,
   type World,
 } from "./helpers/token.js";
 
 const test = anyTest as TestFn<TokenContext & { world?: World }>;
 
-test.before(async (t) => {
-  Object.assign(t.context, await initWorker());
-});
-test.after.always(async (t) => {
-  await t.context.worker?.tearDown().catch(() => {});
-});
 // Every test leaves the supply invariant intact.
-test.afterEach(async (t) => {
-  if (t.context.world) await assertInvariant(t as never, t.context.world);
-});
+useTokenWorker(test);
 
 const PRICE = 10n ** 18n; // yoctoNEAR per token unit: 1 NEAR buys 1_000_000 units
 const GAS = 100n * TGAS;

@@ -2,7 +2,7 @@
 // a fresh token contract and fresh accounts per test, and the supply invariant read from raw state.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { ExecutionContext } from "ava";
+import type { ExecutionContext, TestFn } from "ava";
 import { Wallet } from "ethers";
 import { type NearAccount, Worker } from "near-workspaces";
 import { deployableContract, deployableToken } from "./contracts.js";
@@ -41,6 +41,25 @@ export async function initWorker(): Promise<TokenContext> {
   useLocalnet();
   const worker = await Worker.init();
   return { worker, root: worker.rootAccount };
+}
+
+/**
+ * One localnet worker per test file (near-workspaces style) and the supply invariant checked after
+ * every test, on the world (or worlds) the test put in its context.
+ */
+export function useTokenWorker<C extends TokenContext & { world?: World; worlds?: World[] }>(
+  test: TestFn<C>,
+): void {
+  test.before(async (t) => {
+    Object.assign(t.context, await initWorker());
+  });
+  test.after.always(async (t) => {
+    await t.context.worker?.tearDown().catch(() => {});
+  });
+  test.afterEach(async (t) => {
+    for (const world of [t.context.world, ...(t.context.worlds ?? [])])
+      if (world) await assertInvariant(t as never, world);
+  });
 }
 
 let counter = 0;
