@@ -1,6 +1,14 @@
 // Async job records and the view clients get (HTTP GET /v1/jobs/{id}, NATS <prefix>.jobs.get).
 import type { OpenAiErrorBody } from "../errors.js";
 
+/**
+ * Owner tag of job reservations. No proxy's startup recovery bills them (recovery.ts bills only the
+ * restarting instance's own reservations): a job still queued in JetStream may run later, and the job
+ * service settles or releases them (jobs/service.ts). Plain module (no NATS import) so recovery.ts can
+ * use it.
+ */
+export const JOB_RESERVATION_OWNER = "aiproxy-jobs";
+
 export type JobStatus = "queued" | "running" | "succeeded" | "failed";
 
 /** Stored in the jobs KV bucket under the job id; the bucket's TTL expires it. */
@@ -16,13 +24,21 @@ export interface JobRecord {
   completed_at?: number;
   /** Deliveries so far (more than 1: a worker died or shut down mid-job). */
   attempts: number;
+  /**
+   * Unix seconds when a worker first claimed the job (compare-and-set queued -> running). Absent: the
+   * job provably never reached the upstream, so it is released at 0 whenever it ends unrun.
+   */
+  started_at?: number;
   /** instance_id of the proxy running (or that ran) the job; operators only, not in the view. */
   worker?: string;
   /** The reservation made at submit, token units as a string. */
   reserved: string;
   completion?: Record<string, unknown>;
   usage?: unknown;
-  /** What the conversation was charged for this job (once), token units as a string. */
+  /**
+   * What the conversation was charged for this job (once), token units as a string. Absent on a
+   * terminal record: the settlement is pending (a timed-out run still finishing).
+   */
   billed?: string;
   error?: OpenAiErrorBody["error"];
 }

@@ -4,6 +4,17 @@
 import { type SignedRefund, signRefund } from "../../../wire/index.js";
 import type { ProxyContext } from "../context.js";
 import { errors } from "../errors.js";
+import type { Reservation } from "../store/types.js";
+
+/**
+ * Releases, before the refund waits on them, open reservations that will never be used (the job
+ * service: jobs that never started, released at 0). Set per proxy context by whoever owns them.
+ */
+export type RefundReleaseHook = (open: Reservation[]) => Promise<void>;
+const releaseHooks = new WeakMap<ProxyContext, RefundReleaseHook>();
+export function setRefundReleaseHook(ctx: ProxyContext, hook: RefundReleaseHook): void {
+  releaseHooks.set(ctx, hook);
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,15 +48,28 @@ export async function refundConversation(ctx: ProxyContext, conversationId: stri
 /**
  * Polls the store (not process memory) so reservations made by other proxy instances sharing the
  * store are waited for too. Past refund_wait_ms the leftovers are billed at their reserved amount,
- * the same rule as crash recovery.
+ * the same rule as crash recovery. The release hook (if any) runs on the first look and again at the
+ * deadline, so reservations that will never be used are released at 0 instead of waited for or billed.
  */
 async function waitForInflight(ctx: ProxyContext, conversationId: string): Promise<void> {
   const deadline = Date.now() + ctx.config.metering.refund_wait_ms;
+  const hook = releaseHooks.get(ctx);
   let delay = 5;
-  for (;;) {
-    const open = await ctx.store.openReservations({ conversation_id: conversationId });
+  for (let first = true; ; first = false) {
+    let open = await ctx.store.openReservations({ conversation_id: conversationId });
     if (open.length === 0) return;
-    if (Date.now() >= deadline) {
+    const late = Date.now() >= deadline;
+    if (hook && (first || late)) {
+      await hook(open).catch((e) =>
+        ctx.logger.warn(
+          { err: (e as Error).message, conversation_id: conversationId },
+          "refund release hook failed",
+        ),
+      );
+      open = await ctx.store.openReservations({ conversation_id: conversationId });
+      if (open.length === 0) return;
+    }
+    if (late) {
       for (const r of open) await ctx.store.settle(r.reservation_id, r.amount);
       ctx.logger.warn(
         { conversation_id: conversationId, count: open.length },
