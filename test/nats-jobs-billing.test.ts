@@ -212,3 +212,12 @@ test.serial(
     t.is(await refund(submitter, secret), 10_000n - 16n);
   },
 );
+
+test("jobs config: result_ttl_ms must outlive ack_wait_ms (a redelivered job must still find its record)", async (t) => {
+  const { parseConfig, ConfigError } = await import("../proxy/src/config.js");
+  const err = t.throws(() => parseConfig({ jobs: { result_ttl_ms: 10_000, ack_wait_ms: 30_000 } }), {
+    instanceOf: ConfigError,
+  });
+  t.regex(String(err?.message), /result_ttl_ms must be longer than jobs\.ack_wait_ms/);
+  t.notThrows(() => parseConfig({ jobs: { result_ttl_ms: 60_000, ack_wait_ms: 30_000 } }));
+});

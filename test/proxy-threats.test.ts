@@ -312,6 +312,23 @@ test("T11 per-attempt timeout then fallback to the next provider: answered once,
   }
 });
 
+test("T11 a non-streaming answer that stalls after its headers is aborted after timeout_ms: 502, nothing billed, nothing left reserved", async (t) => {
+  const { mock, tp, done } = await setup({}, { retry: { max_retries: 0, timeout_ms: 200 } });
+  try {
+    mock.faults.push({ stallBody: true });
+    const secret = tp.open(10_000n);
+    const started = Date.now();
+    const res = await chat(tp, secret, {});
+    t.is(res.status, 502);
+    t.is(((await res.json()) as { error: { type: string } }).error.type, "upstream_error");
+    t.true(Date.now() - started < 3000, "ended by the idle timeout, not by the test's");
+    const b = await waitSettled(tp, secret);
+    t.deepEqual([b.spent, b.reserved], ["0", "0"]);
+  } finally {
+    await done();
+  }
+});
+
 // ---------------------------------------------------------------- T12
 test("T12 bad input: clear 4xx OpenAI errors, never a 500, never a crash", async (t) => {
   const { tp, done } = await setup({}, { max_body_bytes: 4096 });

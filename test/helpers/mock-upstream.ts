@@ -8,6 +8,8 @@ import type { AddressInfo } from "node:net";
 export type Fault =
   | { status: number; retryAfter?: string; message?: string }
   | { hang: true }
+  /** Non-streaming: headers and the start of the JSON, then silence (an upstream that stalls). */
+  | { stallBody: true }
   | { cutAfterChunks: number }
   | { delayMs: number };
 
@@ -105,6 +107,11 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       return;
     }
     if (fault && "hang" in fault) return; // never answers; the client's timeout ends it
+    if (fault && "stallBody" in fault) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"id":"chatcmpl-stalled","object":"chat.completion",');
+      return; // never ends; the client's timeout ends it
+    }
     if (fault && "delayMs" in fault) await sleep(fault.delayMs);
 
     const id = `chatcmpl-mock-${++counter}`;

@@ -39,26 +39,33 @@ export const natsSchema = z.strictObject({
 });
 export type NatsConfig = z.infer<typeof natsSchema>;
 
-export const jobsSchema = z.strictObject({
-  /** POST /v1/jobs, GET /v1/jobs/{id} and the job subjects (needs nats.servers). */
-  enabled: flag.default(false),
-  /** Run jobs in this process (a proxy can accept jobs without working on them). */
-  worker: flag.default(true),
-  /** JetStream work-queue stream holding queued jobs. */
-  stream: z.string().min(1).default("AIPROXY_JOBS"),
-  /** KV bucket holding job status and results (its TTL is result_ttl_ms). */
-  bucket: z.string().min(1).default("aiproxy_jobs"),
-  /** How long a job's status and result are kept after its last update. */
-  result_ttl_ms: z.coerce.number().int().min(1000).default(3_600_000),
-  /** Upper bound for one job run (upstream time included). */
-  timeout_ms: z.coerce.number().int().min(1000).default(600_000),
-  /** A job unacknowledged this long (its worker died) is redelivered to another worker. */
-  ack_wait_ms: z.coerce.number().int().min(500).default(30_000),
-  /** Deliveries before a job is marked failed. */
-  max_attempts: z.coerce.number().int().min(1).max(20).default(3),
-  /** Jobs one worker runs at the same time. */
-  concurrency: z.coerce.number().int().min(1).max(256).default(4),
-});
+export const jobsSchema = z
+  .strictObject({
+    /** POST /v1/jobs, GET /v1/jobs/{id} and the job subjects (needs nats.servers). */
+    enabled: flag.default(false),
+    /** Run jobs in this process (a proxy can accept jobs without working on them). */
+    worker: flag.default(true),
+    /** JetStream work-queue stream holding queued jobs. */
+    stream: z.string().min(1).default("AIPROXY_JOBS"),
+    /** KV bucket holding job status and results (its TTL is result_ttl_ms). */
+    bucket: z.string().min(1).default("aiproxy_jobs"),
+    /** How long a job's status and result are kept after its last update. */
+    result_ttl_ms: z.coerce.number().int().min(1000).default(3_600_000),
+    /** Upper bound for one job run (upstream time included). */
+    timeout_ms: z.coerce.number().int().min(1000).default(600_000),
+    /** A job unacknowledged this long (its worker died) is redelivered to another worker. */
+    ack_wait_ms: z.coerce.number().int().min(500).default(30_000),
+    /** Deliveries before a job is marked failed. */
+    max_attempts: z.coerce.number().int().min(1).max(20).default(3),
+    /** Jobs one worker runs at the same time. */
+    concurrency: z.coerce.number().int().min(1).max(256).default(4),
+  })
+  // A dead worker's job is redelivered after ack_wait_ms; its record must still exist then, or the
+  // job would look never started and be released unbilled.
+  .refine((jobs) => jobs.result_ttl_ms > jobs.ack_wait_ms, {
+    message: "jobs.result_ttl_ms must be longer than jobs.ack_wait_ms",
+    path: ["result_ttl_ms"],
+  });
 export type JobsConfig = z.infer<typeof jobsSchema>;
 
 export const storeJetStreamFields = {

@@ -4,14 +4,14 @@ import { errors } from "../errors.js";
 import type { Answer } from "../routing/retry.js";
 import type { Billing } from "./chat.js";
 import { settleReservation } from "./settle.js";
-import { upstreamText } from "./upstream-body.js";
+import { forEachChunk } from "./upstream-body.js";
 import { readUsage } from "./usage.js";
 
 export async function relayJson(ctx: ProxyContext, answer: Answer, billing: Billing): Promise<Response> {
   const track = (async () => {
     let json: Record<string, unknown>;
     try {
-      json = JSON.parse(await upstreamText(answer.call)) as Record<string, unknown>;
+      json = JSON.parse(await readBody(answer)) as Record<string, unknown>;
     } catch {
       // Cut or garbled after a 2xx: the client gets nothing usable, so it pays nothing.
       await settleReservation(ctx, { ...billing, cost: 0n, reason: "upstream_garbled" });
@@ -35,4 +35,23 @@ export async function relayJson(ctx: ProxyContext, answer: Answer, billing: Bill
     ctx.inflight.delete(track);
     answer.release();
   }
+}
+
+/**
+ * The whole answer body. An upstream that sends headers and then stalls is aborted after
+ * `timeout_ms` without a byte (as streams are), so the request settles instead of holding its
+ * reservation (and an async job its worker) forever.
+ */
+async function readBody(answer: Answer): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  const idle = setTimeout(() => answer.abort(), answer.route.retry.timeout_ms);
+  try {
+    await forEachChunk(answer.call, (chunk) => {
+      idle.refresh();
+      chunks.push(chunk);
+    });
+  } finally {
+    clearTimeout(idle);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
