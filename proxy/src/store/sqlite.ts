@@ -242,6 +242,10 @@ export class SqliteStore implements ConversationStore {
     const version = this.#dataVersionOf.get()!;
     if (version === this.#dataVersion) return;
     this.#dataVersion = version;
+    this.#forgetCache();
+  }
+
+  #forgetCache(): void {
     this.#conversations.clear();
     this.#open.clear();
   }
@@ -312,8 +316,7 @@ export class SqliteStore implements ConversationStore {
       values = this.#inTransaction(ops.map((op) => op.run));
     } catch (e) {
       // Rolled back: the cache may hold what the failed transaction wrote.
-      this.#conversations.clear();
-      this.#open.clear();
+      this.#forgetCache();
       if (ops.length === 1) ops[0]!.reject(e);
       // One op failed (a duplicate reservation id, say) or BEGIN/COMMIT did (busy past
       // busy_timeout, disk full): run each alone so only the failing ones fail.
@@ -327,8 +330,7 @@ export class SqliteStore implements ConversationStore {
     try {
       op.resolve(this.#inTransaction([op.run])[0]);
     } catch (e) {
-      this.#conversations.clear();
-      this.#open.clear();
+      this.#forgetCache();
       op.reject(e);
     }
   }
