@@ -184,6 +184,91 @@ test.serial("local demo model: streams, reports usage, emits a tool call when to
   t.is((await balance(tp, secret)).spent, (costOf(plain.usage!) + costOf(usage!)).toString());
 });
 
+test.serial(
+  "local demo model: valid JSON for json_object, schema-shaped json_schema, n choices, markdown with a code block, reasoning deltas",
+  async (t) => {
+    const secret = tp.open(1_000_000n);
+    const client = tp.client(secret);
+    const json = await client.chat.completions.create({
+      model: "demo-local",
+      messages: [{ role: "user", content: 'answer in JSON "please"' }],
+      response_format: { type: "json_object" },
+    });
+    t.like(JSON.parse(json.choices[0]!.message.content!), { you_said: 'answer in JSON "please"' });
+    const schema = {
+      type: "object",
+      properties: {
+        city: { type: "string" },
+        days: { type: "integer", minimum: 2 },
+        sunny: { type: "boolean" },
+      },
+      required: ["city", "days", "sunny"],
+      additionalProperties: false,
+    };
+    const shaped = await client.chat.completions.create({
+      model: "demo-local",
+      messages: [{ role: "user", content: "plan a trip" }],
+      response_format: { type: "json_schema", json_schema: { name: "trip", schema, strict: true } },
+      stream: true,
+    });
+    let shapedText = "";
+    for await (const chunk of shaped) shapedText += chunk.choices[0]?.delta?.content ?? "";
+    const trip = JSON.parse(shapedText) as Record<string, unknown>;
+    t.deepEqual(Object.keys(trip), ["city", "days", "sunny"]);
+    t.is(typeof trip["city"], "string");
+    t.is(trip["days"], 2);
+    t.is(trip["sunny"], true);
+
+    const many = await client.chat.completions.create({
+      model: "demo-local",
+      messages: [{ role: "user", content: "hello" }],
+      n: 3,
+    });
+    t.deepEqual(
+      many.choices.map((c) => c.index),
+      [0, 1, 2],
+    );
+    t.not(many.choices[0]!.message.content, many.choices[1]!.message.content, "choices are told apart");
+
+    const md = await client.chat.completions.create({
+      model: "demo-local",
+      messages: [{ role: "user", content: "show me some markdown with code" }],
+      stream: true,
+      reasoning_effort: "low",
+    });
+    let text = "";
+    let reasoning = "";
+    for await (const chunk of md) {
+      const delta = chunk.choices[0]?.delta as { content?: string; reasoning_content?: string } | undefined;
+      text += delta?.content ?? "";
+      reasoning += delta?.reasoning_content ?? "";
+    }
+    t.regex(text, /\n- a bullet point\n/, "newlines survive streaming");
+    t.regex(text, /\n```js\n[^`]+\n```\n/, "a fenced code block");
+    t.regex(reasoning, /demo model does not think/);
+  },
+);
+
+test.serial(
+  "CORS preflight of the openai SDK in a browser: x-stainless-* and attribution headers allowed",
+  async (t) => {
+    const requested =
+      "authorization,content-type,x-stainless-arch,x-stainless-lang,x-stainless-os,x-stainless-package-version,x-stainless-retry-count,x-stainless-runtime,x-stainless-runtime-version,x-stainless-timeout,x-title,http-referer";
+    const res = await tp.fetch("/v1/chat/completions", {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://app.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": `${requested},x-evil-header`,
+      },
+    });
+    t.is(res.status, 204);
+    t.is(res.headers.get("access-control-allow-origin"), "*");
+    t.deepEqual(res.headers.get("access-control-allow-headers")?.split(", "), requested.split(","));
+    t.regex(res.headers.get("access-control-allow-methods") ?? "", /POST/);
+  },
+);
+
 test.serial("GET /v1/models lists id, owner, context window and prices in token units", async (t) => {
   const models = await tp.client("unused-secret-123").models.list();
   const mockModel = models.data.find((m) => m.id === "mock-model") as unknown as Record<string, unknown>;

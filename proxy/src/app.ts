@@ -1,7 +1,6 @@
 // Builds the Hono app and its context: store, chain, upstreams, signer, metrics, recovery.
 import { setMaxListeners } from "node:events";
 import { Hono } from "hono";
-import { cors } from "hono/cors";
 import { MemoryChainClient } from "./chain/memory.js";
 import { NearChainClient } from "./chain/near.js";
 import type { ChainClient } from "./chain/types.js";
@@ -9,6 +8,7 @@ import { corsOrigins, type ProxyConfig } from "./config.js";
 import type { ProxyContext } from "./context.js";
 import { ConversationService } from "./conversations.js";
 import { ApiError } from "./errors.js";
+import { corsMiddleware } from "./http/cors.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import { createScaleOut } from "./nats/scaleout.js";
@@ -86,17 +86,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
 
   const app = new Hono();
   const origins = corsOrigins(config);
-  if (origins.length > 0) {
-    app.use(
-      "*",
-      cors({
-        origin: origins.includes("*") ? "*" : origins,
-        allowHeaders: ["authorization", "content-type"],
-        allowMethods: ["GET", "POST", "OPTIONS"],
-        maxAge: 600,
-      }),
-    );
-  }
+  if (origins.length > 0) app.use("*", corsMiddleware(origins));
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();

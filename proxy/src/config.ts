@@ -35,6 +35,11 @@ const providerSchema = z.strictObject({
   auth_header: z.enum(["bearer", "api-key"]).default("bearer"),
   /** `string` flattens array message content to plain text for providers that reject content parts. */
   content_format: z.enum(["array", "string"]).default("array"),
+  /**
+   * OpenAI endpoints the provider serves besides chat completions (`openai-compatible`): `responses`
+   * (else the proxy translates /v1/responses to chat completions), `embeddings`, `completions` (legacy).
+   */
+  apis: z.array(z.enum(["responses", "embeddings", "completions"])).default(["embeddings"]),
   /** Public model id -> the provider's own model name. */
   model_aliases: z.record(z.string(), z.string()).default({}),
   /** Extra query string, e.g. Azure's `api-version=2024-06-01`. */

@@ -50,10 +50,27 @@ export type UpstreamCall = WebUpstreamCall | NodeUpstreamCall;
 export type WebUpstreamCall = UpstreamCallBase & { response: Response; raw?: undefined };
 export type NodeUpstreamCall = UpstreamCallBase & { response: UpstreamHead; raw: Readable };
 
+/** A request for one of the other OpenAI endpoints: the body as the client sent it, `model` mapped. */
+export interface UpstreamRequest {
+  body: Record<string, unknown> & { model: string; stream?: boolean };
+  signal: AbortSignal;
+}
+
+/** The OpenAI endpoints an adapter can serve besides chat completions (see `Upstream`). */
+export type UpstreamApi = "responses" | "embeddings" | "completions";
+
 export interface Upstream {
   readonly name: string;
   listModels(): Promise<ModelInfo[]>;
   chat(request: UpstreamChatRequest): Promise<UpstreamCall>;
+  /**
+   * Optional endpoints, present only when the provider serves them: `POST /responses` (native
+   * Responses API; without it the proxy translates to chat completions), `POST /embeddings`, and the
+   * legacy `POST /completions`. Same contract as `chat`: non-2xx answers are returned, not thrown.
+   */
+  responses?(request: UpstreamRequest): Promise<UpstreamCall>;
+  embeddings?(request: UpstreamRequest): Promise<UpstreamCall>;
+  completions?(request: UpstreamRequest): Promise<UpstreamCall>;
   close?(): Promise<void>;
 }
 

@@ -1,70 +1,68 @@
-// `local`: a deterministic DEMO model, not an AI. It echoes a summary of the last user message,
-// streams it word by word, reports usage, and calls the first tool when tools are given, so
+// `local`: a deterministic DEMO model, not an AI (reply.ts says what it answers). It speaks OpenAI's
+// wire format exactly — JSON completions, SSE chunks with usage when asked, `n` choices, streamed
+// tool calls, `reasoning_content` deltas — and embeddings (vectors from sha256 of the input), so
 // `npm start` and the tests run without any provider or network.
+import { createHash } from "node:crypto";
 import type { ProviderConfig } from "../../config.js";
-import type { ModelInfo, Upstream, UpstreamChatRequest, WebUpstreamCall } from "../types.js";
-
-interface Message {
-  role?: string;
-  content?: unknown;
-  tool_calls?: unknown;
-}
-interface Tool {
-  type?: string;
-  function?: { name?: string; parameters?: { properties?: Record<string, { type?: string }> } };
-}
+import type { ModelInfo, Upstream, UpstreamChatRequest, UpstreamRequest, WebUpstreamCall } from "../types.js";
+import { type Plan, plan, tokensOf, wordPieces } from "./reply.js";
 
 const encoder = new TextEncoder();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function textOf(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) {
-    return content
-      .map((p) => (p && typeof p === "object" && "text" in p ? String((p as { text: unknown }).text) : ""))
-      .join(" ");
-  }
-  return "";
+function isJsonFormat(body: Record<string, unknown>): boolean {
+  const type = (body["response_format"] as { type?: string } | undefined)?.type;
+  return type === "json_object" || type === "json_schema";
 }
 
-function plan(body: UpstreamChatRequest["body"]) {
-  const messages = (Array.isArray(body["messages"]) ? body["messages"] : []) as Message[];
-  const last = messages.at(-1);
-  const tools = (Array.isArray(body["tools"]) ? body["tools"] : []) as Tool[];
-  const toolChoice = body["tool_choice"];
-  const promptTokens = Math.max(1, Math.ceil(JSON.stringify(messages).length / 4));
+/** The choices' plans: choice i > 0 of a prose reply says which choice it is. */
+function plans(body: Record<string, unknown>): Plan[] {
+  const n = typeof body["n"] === "number" && body["n"] > 1 ? Math.min(16, Math.floor(body["n"])) : 1;
   const maxTokens = Number(body["max_completion_tokens"] ?? body["max_tokens"] ?? 256);
+  return Array.from({ length: n }, (_, i) => {
+    const p = plan(body, maxTokens);
+    if (i > 0 && p.kind === "text" && p.finish === "stop" && !isJsonFormat(body))
+      p.pieces = [...p.pieces, ...wordPieces(` (choice ${i + 1} of ${n})`)];
+    return p;
+  });
+}
 
-  if (tools.length > 0 && toolChoice !== "none" && last?.role === "user") {
-    const chosen =
-      (toolChoice && typeof toolChoice === "object"
-        ? tools.find((t) => t.function?.name === (toolChoice as Tool).function?.name)
-        : undefined) ?? tools[0]!;
-    const props = chosen.function?.parameters?.properties ?? {};
-    const key = Object.keys(props)[0];
-    const args = JSON.stringify(key ? { [key]: textOf(last.content).slice(0, 64) } : {});
+function messageOf(p: Plan, callId: string): Record<string, unknown> {
+  const reasoning = p.reasoning.length ? { reasoning_content: p.reasoning.join("") } : {};
+  if (p.kind === "tool") {
     return {
-      kind: "tool" as const,
-      name: chosen.function?.name ?? "tool",
-      args,
-      promptTokens,
-      completionTokens: Math.max(1, Math.ceil(args.length / 4) + 2),
+      role: "assistant",
+      content: null,
+      ...reasoning,
+      tool_calls: [{ id: callId, type: "function", function: { name: p.name, arguments: p.args } }],
     };
   }
-  const said = last?.role === "tool" ? `tool result ${textOf(last.content)}` : textOf(last?.content);
-  const words = `Demo reply (local model, not an AI): you said ${said.slice(0, 200)}`
-    .split(/\s+/)
-    .filter(Boolean);
-  const kept = words.slice(0, Math.max(1, maxTokens));
-  return {
-    kind: "text" as const,
-    words: kept,
-    finish: kept.length < words.length ? "length" : "stop",
-    promptTokens,
-    completionTokens: kept.length,
-  };
+  return { role: "assistant", content: p.pieces.join(""), ...reasoning, refusal: null };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const finishOf = (p: Plan) => (p.kind === "tool" ? "tool_calls" : p.finish);
+
+/** Stream deltas of one choice, in order. */
+function deltasOf(p: Plan, callId: string): Array<{ delta: Record<string, unknown>; finish?: string }> {
+  const out: Array<{ delta: Record<string, unknown>; finish?: string }> = [
+    { delta: { role: "assistant", content: p.kind === "tool" ? null : "" } },
+  ];
+  for (const piece of p.reasoning) out.push({ delta: { reasoning_content: piece } });
+  if (p.kind === "tool") {
+    const half = Math.ceil(p.args.length / 2);
+    out.push({
+      delta: {
+        tool_calls: [{ index: 0, id: callId, type: "function", function: { name: p.name, arguments: "" } }],
+      },
+    });
+    for (const part of [p.args.slice(0, half), p.args.slice(half)])
+      out.push({ delta: { tool_calls: [{ index: 0, function: { arguments: part } }] } });
+  } else {
+    for (const piece of p.pieces) out.push({ delta: { content: piece } });
+  }
+  out.push({ delta: {}, finish: finishOf(p) });
+  return out;
+}
 
 export class LocalUpstream implements Upstream {
   readonly name: string;
@@ -82,33 +80,33 @@ export class LocalUpstream implements Upstream {
 
   async chat(request: UpstreamChatRequest): Promise<WebUpstreamCall> {
     const body = request.body;
-    const p = plan(body);
+    const choices = plans(body);
     const id = `chatcmpl-local-${++this.#counter}`;
     const created = Math.floor(Date.now() / 1000);
+    const messages = Array.isArray(body["messages"]) ? body["messages"] : [];
+    const promptTokens = Math.max(1, Math.ceil(JSON.stringify(messages).length / 4));
+    const completionTokens = choices.reduce((sum, p) => sum + tokensOf(p), 0);
+    const reasoningTokens = choices.reduce((sum, p) => sum + p.reasoning.length, 0);
     const usage = {
-      prompt_tokens: p.promptTokens,
-      completion_tokens: p.completionTokens,
-      total_tokens: p.promptTokens + p.completionTokens,
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+      prompt_tokens_details: { cached_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: reasoningTokens },
     };
     const base = { id, created, model: body.model, system_fingerprint: "local-demo" };
+    const callId = (i: number) => `call_local_${this.#counter}_${i}`;
 
     if (!body.stream) {
-      const message =
-        p.kind === "tool"
-          ? {
-              role: "assistant",
-              content: null,
-              tool_calls: [
-                { id: `call_${id}`, type: "function", function: { name: p.name, arguments: p.args } },
-              ],
-            }
-          : { role: "assistant", content: p.words.join(" ") };
       const json = {
         ...base,
         object: "chat.completion",
-        choices: [
-          { index: 0, message, finish_reason: p.kind === "tool" ? "tool_calls" : p.finish, logprobs: null },
-        ],
+        choices: choices.map((p, i) => ({
+          index: i,
+          message: messageOf(p, callId(i)),
+          finish_reason: finishOf(p),
+          logprobs: null,
+        })),
         usage,
       };
       return { response: Response.json(json) };
@@ -117,70 +115,74 @@ export class LocalUpstream implements Upstream {
     const includeUsage = Boolean(
       (body["stream_options"] as { include_usage?: boolean } | undefined)?.include_usage,
     );
-    const delay = this.#chunkDelayMs;
-    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-      encoder.encode(
-        `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`,
-      );
-    const deltas: unknown[][] = [];
-    if (p.kind === "tool") {
-      const half = Math.ceil(p.args.length / 2);
-      deltas.push([
-        {
-          index: 0,
-          delta: {
-            role: "assistant",
-            content: null,
-            tool_calls: [
-              { index: 0, id: `call_${id}`, type: "function", function: { name: p.name, arguments: "" } },
-            ],
-          },
-          finish_reason: null,
-        },
-      ]);
-      deltas.push([
-        {
-          index: 0,
-          delta: { tool_calls: [{ index: 0, function: { arguments: p.args.slice(0, half) } }] },
-          finish_reason: null,
-        },
-      ]);
-      deltas.push([
-        {
-          index: 0,
-          delta: { tool_calls: [{ index: 0, function: { arguments: p.args.slice(half) } }] },
-          finish_reason: null,
-        },
-      ]);
-      deltas.push([{ index: 0, delta: {}, finish_reason: "tool_calls" }]);
-    } else {
-      deltas.push([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]);
-      p.words.forEach((w, i) => {
-        deltas.push([{ index: 0, delta: { content: i === 0 ? w : ` ${w}` }, finish_reason: null }]);
+    const frame = (payload: Record<string, unknown>) =>
+      encoder.encode(`data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", ...payload })}\n\n`);
+    // Choices interleave step by step, as a real n > 1 stream does.
+    const perChoice = choices.map((p, i) => deltasOf(p, callId(i)));
+    const frames: Uint8Array[] = [];
+    const steps = Math.max(...perChoice.map((d) => d.length));
+    for (let step = 0; step < steps; step++) {
+      perChoice.forEach((deltas, index) => {
+        const d = deltas[step];
+        if (!d) return;
+        frames.push(
+          frame({
+            choices: [{ index, delta: d.delta, logprobs: null, finish_reason: d.finish ?? null }],
+            ...(includeUsage ? { usage: null } : {}),
+          }),
+        );
       });
-      deltas.push([{ index: 0, delta: {}, finish_reason: p.finish }]);
     }
+    if (includeUsage) frames.push(frame({ choices: [], usage }));
+    frames.push(encoder.encode("data: [DONE]\n\n"));
+    const delay = this.#chunkDelayMs;
     let i = 0;
     const stream = new ReadableStream<Uint8Array>({
       async pull(controller) {
-        if (i < deltas.length) {
-          if (delay > 0 && i > 0) await sleep(delay);
-          controller.enqueue(chunk(deltas[i++]!));
-          return;
-        }
-        if (includeUsage) {
-          controller.enqueue(
-            encoder.encode(
-              `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [], usage })}\n\n`,
-            ),
-          );
-        }
-        controller.enqueue(encoder.encode("data: [DONE]\n\n"));
-        controller.close();
+        if (delay > 0 && i > 0 && i < frames.length - 1) await sleep(delay);
+        controller.enqueue(frames[i++]!);
+        if (i === frames.length) controller.close();
       },
     });
     return {
       response: new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8" } }),
+    };
+  }
+
+  /** OpenAI's embeddings: unit vectors drawn from sha256(input), `dimensions` long (default 64). */
+  async embeddings(request: UpstreamRequest): Promise<WebUpstreamCall> {
+    const body = request.body;
+    const raw = body["input"];
+    const inputs: unknown[] = Array.isArray(raw) && !raw.every((x) => typeof x === "number") ? raw : [raw];
+    const dims =
+      typeof body["dimensions"] === "number" ? Math.max(1, Math.min(4096, body["dimensions"])) : 64;
+    let tokens = 0;
+    const data = inputs.map((input, index) => {
+      const text = typeof input === "string" ? input : JSON.stringify(input);
+      tokens += Array.isArray(input) ? input.length : Math.max(1, Math.ceil(Buffer.byteLength(text) / 4));
+      const vector: number[] = [];
+      for (let block = 0; vector.length < dims; block++) {
+        const digest = createHash("sha256").update(`${block}:${text}`).digest();
+        for (let j = 0; j < digest.length && vector.length < dims; j++) vector.push(digest[j]! / 127.5 - 1);
+      }
+      const norm = Math.hypot(...vector) || 1;
+      const embedding = vector.map((v) => v / norm);
+      return {
+        object: "embedding",
+        index,
+        embedding:
+          body["encoding_format"] === "base64"
+            ? Buffer.from(new Float32Array(embedding).buffer).toString("base64")
+            : embedding,
+      };
+    });
+    return {
+      response: Response.json({
+        object: "list",
+        data,
+        model: body.model,
+        usage: { prompt_tokens: tokens, total_tokens: tokens },
+      }),
     };
   }
 }

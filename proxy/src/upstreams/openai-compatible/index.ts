@@ -4,6 +4,9 @@
 // Requests go through node:http(s) on a keep-alive agent rather than fetch: no per-request web
 // Request/Response/ReadableStream objects, no connection setup per request, Nagle off; the proxy
 // reads the body straight from the IncomingMessage (`UpstreamCall.raw`).
+// Besides /chat/completions it forwards the endpoints the provider's `apis` config lists
+// (/responses, /embeddings, /completions); the others are left undefined, so the proxy translates
+// (Responses) or answers 404 naming the alternatives.
 import {
   Agent as HttpAgent,
   request as httpRequest,
@@ -17,9 +20,11 @@ import {
   type ModelInfo,
   type NodeUpstreamCall,
   type Upstream,
+  type UpstreamApi,
   type UpstreamChatRequest,
   UpstreamError,
   type UpstreamHead,
+  type UpstreamRequest,
 } from "../types.js";
 
 export interface OpenAiCompatibleOptions {
@@ -49,8 +54,8 @@ export class OpenAiCompatibleUpstream implements Upstream {
   readonly name: string;
   readonly #config: ProviderConfig;
   readonly #headers: Record<string, string>;
-  /** Where and how to connect, resolved once (node:http would convert a URL on every request). */
-  readonly #target: RequestOptions;
+  /** Where and how to connect per path, resolved once (node:http would convert a URL on every request). */
+  readonly #targets = new Map<string, RequestOptions>();
   readonly #agent: HttpAgent;
   readonly #request: typeof httpRequest;
 
@@ -68,14 +73,30 @@ export class OpenAiCompatibleUpstream implements Upstream {
       else this.#headers["authorization"] = `Bearer ${key}`;
     }
     const query = new URLSearchParams(config.query).toString();
-    const url = new URL(`${config.base_url.replace(/\/+$/, "")}/chat/completions${query ? `?${query}` : ""}`);
-    const https = url.protocol === "https:";
+    const urlOf = (path: string) =>
+      new URL(`${config.base_url!.replace(/\/+$/, "")}${path}${query ? `?${query}` : ""}`);
+    const https = urlOf("/").protocol === "https:";
     // LIFO keeps the warmest sockets busy and lets idle ones time out; noDelay: SSE chunks are small.
     const agentOptions = { keepAlive: true, scheduling: "lifo" as const, noDelay: true };
     this.#agent = https ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     this.#request = https ? (httpsRequest as typeof httpRequest) : httpRequest;
-    this.#target = { ...urlToHttpOptions(url), method: "POST", agent: this.#agent };
+    const apis: Array<[UpstreamApi | "chat", string]> = [
+      ["chat", "/chat/completions"],
+      ...config.apis.map((api): [UpstreamApi, string] => [api, `/${api}`]),
+    ];
+    for (const [api, path] of apis)
+      this.#targets.set(api, { ...urlToHttpOptions(urlOf(path)), method: "POST", agent: this.#agent });
+    if (!config.apis.includes("responses")) this.responses = undefined;
+    if (!config.apis.includes("embeddings")) this.embeddings = undefined;
+    if (!config.apis.includes("completions")) this.completions = undefined;
   }
+
+  responses?: (request: UpstreamRequest) => Promise<NodeUpstreamCall> = (request) =>
+    this.#post("responses", request.body, request.signal);
+  embeddings?: (request: UpstreamRequest) => Promise<NodeUpstreamCall> = (request) =>
+    this.#post("embeddings", request.body, request.signal);
+  completions?: (request: UpstreamRequest) => Promise<NodeUpstreamCall> = (request) =>
+    this.#post("completions", request.body, request.signal);
 
   async close(): Promise<void> {
     this.#agent.destroy();
@@ -94,13 +115,18 @@ export class OpenAiCompatibleUpstream implements Upstream {
       this.#config.content_format === "string"
         ? { ...request.body, messages: flattenContent(request.body["messages"]) }
         : request.body;
+    return this.#post("chat", body, request.signal);
+  }
+
+  async #post(api: UpstreamApi | "chat", body: unknown, signal: AbortSignal): Promise<NodeUpstreamCall> {
+    const target = this.#targets.get(api)!;
     const payload = Buffer.from(JSON.stringify(body));
     try {
       const raw = await new Promise<IncomingMessage>((resolve, reject) => {
         const req = this.#request({
-          ...this.#target,
+          ...target,
           headers: { ...this.#headers, "content-length": payload.byteLength },
-          signal: request.signal,
+          signal,
         });
         req.once("response", resolve);
         req.on("error", reject);
@@ -111,7 +137,7 @@ export class OpenAiCompatibleUpstream implements Upstream {
       raw.on("error", () => {});
       return { response: headOnly(raw), raw };
     } catch (e) {
-      if (request.signal.aborted)
+      if (signal.aborted)
         throw new UpstreamError(504, `${this.name}: upstream timed out`, "upstream_timeout", true);
       // node:http's message names the host, never the headers, so it is safe to keep.
       throw new UpstreamError(502, `${this.name}: ${(e as Error).message}`, "upstream_unreachable", true);
