@@ -1,18 +1,21 @@
 #!/usr/bin/env node
 // Builds near-sdk-js contracts.
 //   node contracts/build.mjs            -> contracts/<name>/build/<name>.js for every contracts/<name>/src/index.ts
-//   node contracts/build.mjs --wasm     -> also the WASM, with near-sdk-js's full toolchain
-// The JS bundle (`createJsFileWithRollup`) is exactly the code the WASM embeds; localnet runs it directly.
+//   node contracts/build.mjs --wasm     -> also contracts/<name>/build/<name>.wasm
+// The JS bundle (`createJsFileWithRollup`) is exactly the code the WASM embeds. The WASM comes from
+// near-sdk-js's own toolchain when its download is installed, otherwise from the offline pipeline in
+// wasm/build-wasm.mjs (near's QuickJS source + Debian's clang), cached under build/wasm-cache/.
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { buildWasmFromBundle, pipelineInputs } from "./wasm/build-wasm.mjs";
 
 const run = promisify(execFile);
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const sdkCli = join(projectRoot, "node_modules", "near-sdk-js", "lib", "cli", "cli.js");
-const toolchainDir = join(projectRoot, "node_modules", "near-sdk-js", "lib", "cli", "deps");
+const sdkDepsDir = join(projectRoot, "node_modules", "near-sdk-js", "lib", "cli", "deps");
 
 /**
  * Bundles one near-sdk-js contract source to JS. Returns the bundle path and its sizes.
@@ -48,29 +51,32 @@ export async function bundleSizes(jsPath) {
   return { rawBytes: Buffer.byteLength(code), minifiedBytes: Buffer.byteLength(min.code) };
 }
 
-/** The JS bundle plus the WASM (near-sdk-js's full toolchain must be installed). */
-export async function buildContractWasm(source, outDir) {
+/**
+ * The JS bundle plus the WASM. `log` receives progress lines of the slow steps (default: stderr).
+ * Returns the bundle's fields plus `wasmBytes`; the WASM is at `wasmTarget`.
+ */
+export async function buildContractWasm(source, outDir, { log } = {}) {
   const built = await buildContract(source, outDir);
-  await buildWasm(source, built.wasmTarget);
-  return built;
+  if (sdkToolchainInstalled()) {
+    await run(
+      process.execPath,
+      [sdkCli, "build", relative(projectRoot, source), relative(projectRoot, built.wasmTarget)],
+      { cwd: projectRoot, maxBuffer: 16 * 1024 * 1024 },
+    );
+  } else {
+    await buildWasmFromBundle({ projectRoot, jsPath: built.jsPath, outPath: built.wasmTarget, log });
+  }
+  return { ...built, wasmBytes: statSync(built.wasmTarget).size };
 }
 
-async function buildWasm(source, wasmTarget) {
-  if (!existsSync(join(toolchainDir, "qjsc")) || !existsSync(join(toolchainDir, "wasi-sdk"))) {
-    throw new Error(
-      "near-sdk-js's WASM toolchain (qjsc, wasi-sdk, binaryen) is not installed: our .npmrc skips its download.\n" +
-        "On a machine with internet access run:  (cd node_modules/near-sdk-js && node lib/cli/post-install.js)\n" +
-        "then run `npm run build:wasm` again. localnet and the tests use the JS bundle and do not need it.",
-    );
-  }
-  await run(
-    process.execPath,
-    [sdkCli, "build", relative(projectRoot, source), relative(projectRoot, wasmTarget)],
-    {
-      cwd: projectRoot,
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
+/** What buildContractWasm's output depends on besides the contract source, as a hash. */
+export function wasmBuildKey() {
+  return sdkToolchainInstalled() ? "near-sdk-js-toolchain" : pipelineInputs(projectRoot).key;
+}
+
+/** near-sdk-js's downloaded toolchain (its post-install script; our .npmrc skips it). */
+function sdkToolchainInstalled() {
+  return ["qjsc", "wasi-sdk", "binaryen"].every((f) => existsSync(join(sdkDepsDir, f)));
 }
 
 function contractSources() {
@@ -90,7 +96,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       console.log(
         `[build] ${relative(projectRoot, built.jsPath)}: ${kb(built.rawBytes)} raw, ${kb(built.minifiedBytes)} minified`,
       );
-      if (wantWasm) console.log(`[build] ${relative(projectRoot, built.wasmTarget)}`);
+      if (wantWasm) console.log(`[build] ${relative(projectRoot, built.wasmTarget)}: ${kb(built.wasmBytes)}`);
     }
   } catch (err) {
     console.error(`[build] ${err.message}`);

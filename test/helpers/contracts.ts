@@ -2,10 +2,11 @@
 // their sources, so parallel ava processes and later runs reuse them.
 // localnet runs the JS bundle; a real near-sandbox (NEAR_SANDBOX_BIN_PATH set by the developer) needs
 // the WASM, so `deployable*` builds whichever the configured sandbox runs and the tests stay unchanged.
+// `*Wasm` always build the WASM (contracts/build.mjs: offline pipeline, its own cache below this one).
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { buildContract, buildContractWasm } from "../../contracts/build.mjs";
+import { buildContract, buildContractWasm, wasmBuildKey } from "../../contracts/build.mjs";
 import { projectRoot, usingRealSandbox } from "./localnet.js";
 
 const builds = new Map<string, Promise<string>>();
@@ -26,11 +27,26 @@ export function deployableContract(name: string): Promise<string> {
 
 /** contracts/token as the configured sandbox deploys it (its whole src/ folder is the cache key). */
 export function deployableToken(): Promise<string> {
+  return token(usingRealSandbox() ? "wasm" : "js");
+}
+
+/** contracts/token's WASM (offline pipeline unless near-sdk-js's toolchain is installed). */
+export function tokenWasm(): Promise<string> {
+  return token("wasm");
+}
+
+/** test/contracts/<name>.ts's WASM. */
+export function contractWasm(name: string): Promise<string> {
+  const source = join(projectRoot, "test", "contracts", `${name}.ts`);
+  return cached(name, source, [source], "wasm");
+}
+
+function token(kind: "js" | "wasm"): Promise<string> {
   const srcDir = join(projectRoot, "contracts", "token", "src");
   const files = readdirSync(srcDir)
     .sort()
     .map((f) => join(srcDir, f));
-  return cached("token", join(srcDir, "index.ts"), files, usingRealSandbox() ? "wasm" : "js");
+  return cached("token", join(srcDir, "index.ts"), files, kind);
 }
 
 function cached(name: string, source: string, inputs: string[], kind: "js" | "wasm"): Promise<string> {
@@ -50,6 +66,7 @@ async function buildCached(
   kind: "js" | "wasm",
 ): Promise<string> {
   const hash = createHash("sha256").update(sdkVersion());
+  if (kind === "wasm") hash.update(wasmBuildKey());
   for (const file of inputs) hash.update(basename(file)).update(readFileSync(file));
   const cacheDir = join(projectRoot, "build", "test-contracts");
   const finalPath = join(cacheDir, `${name}-${hash.digest("hex").slice(0, 16)}.${kind}`);
