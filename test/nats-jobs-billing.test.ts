@@ -200,7 +200,7 @@ test.serial(
     t.is(done?.error?.code, "job_timeout");
     t.true(sawPending, "reported failed at the timeout, before the run settled");
     t.is(done?.billed, "16", "10 prompt x 1 + 3 completion x 2, from the late answer's usage");
-    t.deepEqual(done?.usage, { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 });
+    t.deepEqual(done?.usage, { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13, cost: "16" });
     const end = await ledger(submitter, secret);
     t.is(end.state.spent, 16n);
     t.is(end.state.reserved, 0n);

@@ -46,7 +46,7 @@ test("jobs: POST /v1/jobs returns a job id at once; polling returns the completi
     (done.completion as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content,
     "the job answer",
   );
-  t.deepEqual(done.usage, { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 });
+  t.deepEqual(done.usage, { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13, cost: "16" });
   t.is(done.billed, "16"); // 10 x 1 + 3 x 2
   const b = await balance(tp, secret);
   t.is(b.spent, "16");

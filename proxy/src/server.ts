@@ -1,13 +1,12 @@
 // Runs a proxy on @hono/node-server.
 
-import type { ServerResponse } from "node:http";
+import { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
+import { type Http2Bindings, type HttpBindings, serve } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { type AiProxy, type CreateProxyOptions, createProxy } from "./app.js";
 import type { ProxyConfig } from "./config.js";
-import { nodeBindings } from "./http/body.js";
-import { pendingNodeSinks } from "./relay/sink.js";
+import type { DirectReplySlot } from "./relay/sink.js";
 
 export interface RunningProxy extends AiProxy {
   url: string;
@@ -46,23 +45,24 @@ export async function startProxy(
 }
 
 /**
- * The app's fetch, plus the direct SSE path: when the chat route chose to write a stream straight to
- * the ServerResponse (relay/sink.ts), the final response Hono produced (after CORS and every other
- * middleware) only supplies status and headers; the stream writes them with its first bytes and
- * the adapter is told the response is already being sent.
+ * The app's fetch, plus the direct SSE path: every request's bindings get a reply slot; when a route
+ * chose to write its stream straight to the ServerResponse it leaves its sink there (relay/sink.ts),
+ * and the final response Hono produced (after CORS and every other middleware) only supplies status
+ * and headers; the stream writes them with its first bytes and the adapter is told the response is
+ * already being sent.
  */
 function directFetch(proxy: AiProxy) {
-  return async (request: Request, env: unknown): Promise<Response> => {
-    const response = await proxy.fetch(request, env);
-    const node = nodeBindings(env);
-    const sink = node && pendingNodeSinks.get(node.outgoing);
-    if (!node || !sink) return response;
-    pendingNodeSinks.delete(node.outgoing);
+  return async (request: Request, env: HttpBindings | Http2Bindings): Promise<Response> => {
+    if (!(env.outgoing instanceof ServerResponse)) return proxy.fetch(request, env);
+    const direct: DirectReplySlot = {};
+    const response = await proxy.fetch(request, { ...env, direct });
+    const sink = direct.sink;
+    if (!sink) return response;
     const headers: Record<string, string> = {};
     response.headers.forEach((value, name) => {
       headers[name] = value;
     });
-    sink.attach(node.outgoing as ServerResponse, response.status, headers);
+    sink.attach(env.outgoing, response.status, headers);
     return RESPONSE_ALREADY_SENT;
   };
 }

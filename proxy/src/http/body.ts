@@ -2,6 +2,7 @@
 // On @hono/node-server the body is read from the IncomingMessage itself (no web stream per request).
 import { IncomingMessage, ServerResponse } from "node:http";
 import { errors } from "../errors.js";
+import type { DirectReplySlot } from "../relay/sink.js";
 
 export async function readJsonObject(request: Request, limit: number): Promise<Record<string, unknown>> {
   const declared = Number(request.headers.get("content-length") ?? "NaN");
@@ -9,14 +10,18 @@ export async function readJsonObject(request: Request, limit: number): Promise<R
   return parseJsonObject(await readLimited(request, limit));
 }
 
+export interface NodeBindings {
+  incoming: IncomingMessage;
+  outgoing: ServerResponse;
+  /** Present when server.ts serves the request: where a direct stream leaves its sink. */
+  direct?: DirectReplySlot;
+}
+
 /** The Node request/response pair when the app runs on @hono/node-server over HTTP/1.1. */
-export function nodeBindings(
-  env: unknown,
-): { incoming: IncomingMessage; outgoing: ServerResponse } | undefined {
-  const e = env as { incoming?: unknown; outgoing?: unknown } | undefined;
-  return e?.incoming instanceof IncomingMessage && e.outgoing instanceof ServerResponse
-    ? { incoming: e.incoming, outgoing: e.outgoing }
-    : undefined;
+export function nodeBindings(env: unknown): NodeBindings | undefined {
+  const e = env as { incoming?: unknown; outgoing?: unknown; direct?: DirectReplySlot } | undefined;
+  if (!(e?.incoming instanceof IncomingMessage && e.outgoing instanceof ServerResponse)) return undefined;
+  return { incoming: e.incoming, outgoing: e.outgoing, ...(e.direct ? { direct: e.direct } : {}) };
 }
 
 /** readJsonObject for a Node IncomingMessage whose body nothing has read yet. */

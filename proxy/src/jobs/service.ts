@@ -2,7 +2,7 @@
 // TTL), then RESERVES its cost with the job id as the reservation id (queued jobs can never overspend a
 // conversation) and queues the job on a JetStream work-queue stream. Workers (every proxy with
 // jobs.worker) pull from one durable consumer: explicit ack, heartbeats while running, redelivery after
-// ack_wait when a worker dies. A worker runs the chat through completeChat billing that reservation;
+// ack_wait when a worker dies. A worker runs the chat through runChat billing that reservation;
 // settle is idempotent, so however often a job is delivered it is billed once.
 //
 // Billing rules (every job reservation ends settled, at the right amount):
@@ -11,7 +11,7 @@
 //   job is either started or cancelled, never both. A job that never started is released at 0:
 //   expired before any worker took it (its record is gone; the queue keeps messages twice the record
 //   TTL so a worker still sees it and releases it), cancelled by a refund, or abandoned without a run.
-// - A run bills what completeChat settles: the upstream's usage (no usage: the reservation), 0 when
+// - A run bills what runChat settles: the upstream's usage (no usage: the reservation), 0 when
 //   no upstream answered. A run that outlives jobs.timeout_ms is reported failed (`job_timeout`) at
 //   once, but its worker keeps the job (heartbeats) until the run settles by itself and then records
 //   `billed`; past a grace bounded by the upstream timeouts (#graceMs) the run is taken as hung and the
@@ -36,13 +36,14 @@ import {
 import type { ProxyContext } from "../context.js";
 import { ApiError, errors } from "../errors.js";
 import { costOf, priceOf } from "../metering/prices.js";
-import { quote } from "../metering/reservation.js";
 import { errorReply, subjectsFor } from "../nats/framing.js";
 import { setRefundReleaseHook } from "../refunds/refund.js";
-import { completeChat, routesFor } from "../relay/chat.js";
+import { prepare, reserve } from "../relay/admission.js";
+import { runChat } from "../relay/pipeline.js";
 import { parseChatRequest } from "../relay/request.js";
+import { routesFor } from "../relay/routes.js";
 import { readUsage } from "../relay/usage.js";
-import type { Reservation, ReserveResult, Settlement } from "../store/types.js";
+import type { Reservation, Settlement } from "../store/types.js";
 import {
   isTerminal,
   JOB_RESERVATION_OWNER,
@@ -231,19 +232,11 @@ export class JobService {
     const { stream: _stream, stream_options: _options, ...rest } = input;
     const body: Record<string, unknown> = rest;
     const request = parseChatRequest(body);
-    const model = ctx.models.get(request.model);
-    if (!model) throw errors.unknownModel(request.model);
-    const state = await ctx.conversations.load(conversationId);
-    if (state.status !== "open") throw errors.conversationClosed();
-    const price = priceOf(model);
-    const options = {
-      defaultMaxTokens: ctx.config.metering.default_max_tokens,
-      charsPerToken: ctx.config.metering.chars_per_token,
-    };
-    // Fix max_tokens now so the worker's quote (completeChat) is exactly this reservation.
-    const first = quote(body, model, price, state, options);
-    if (first.injectedMaxTokens !== undefined) body["max_tokens"] = first.injectedMaxTokens;
-    const q = quote(body, model, price, state, options);
+    // Fix max_tokens now so the worker's quote (runChat) is exactly this reservation.
+    const first = await prepare(ctx, { conversationId, model: request.model, meter: body });
+    if (first.quote.injectedMaxTokens !== undefined) body["max_tokens"] = first.quote.injectedMaxTokens;
+    const prepared = await prepare(ctx, { conversationId, model: request.model, meter: body });
+    const { model, quote: q } = prepared;
 
     const id = `job_${randomUUID().replaceAll("-", "")}`;
     const record: JobRecord = {
@@ -268,23 +261,11 @@ export class JobService {
       throw unavailable(e);
     }
     const forget = () => this.#kv.delete(id).catch(() => {});
-    let reserved: ReserveResult;
     try {
-      reserved = await ctx.store.reserve({
-        conversation_id: conversationId,
-        reservation_id: id,
-        amount: q.amount,
-        owner: JOB_RESERVATION_OWNER,
-      });
+      await reserve(ctx, prepared, { conversationId, reservationId: id, owner: JOB_RESERVATION_OWNER });
     } catch (e) {
       await forget();
       throw e;
-    }
-    if (!reserved.ok) {
-      await forget();
-      if (reserved.reason === "closed") throw errors.conversationClosed();
-      if (reserved.reason === "not_found") throw errors.unknownConversation();
-      throw errors.insufficientQuota(q.amount, reserved.available);
     }
     const message: JobMessage = { job_id: id, conversation_id: conversationId, body };
     try {
@@ -502,10 +483,12 @@ export class JobService {
     const after = <T>(ms: number, value: T) =>
       new Promise<T>((resolve) => timers.push(setTimeout(() => resolve(value), ms)));
     try {
-      const run: Promise<RunOutcome> = completeChat(ctx, job.conversation_id, job.body, {
+      const run: Promise<RunOutcome> = runChat(ctx, {
+        conversationId: job.conversation_id,
+        body: job.body,
         reservedAs: job.job_id,
       }).then(
-        async (res) => ({ completion: (await res.json()) as Record<string, unknown> }),
+        (result) => ({ completion: result.kind === "completion" ? result.body : {} }),
         (error: unknown) => ({ error }),
       );
       const outcome = await Promise.race([run, after(cfg.timeout_ms, "timeout" as const)]);
@@ -518,7 +501,7 @@ export class JobService {
             m.nak();
             return;
           }
-          // completeChat settled already when an upstream was tried (0: no answer); otherwise nothing
+          // runChat settled already when an upstream was tried (0: no answer); otherwise nothing
           // reached the upstream in this run.
           await this.#fail(writer, e, unrunCost(before));
         } else {
@@ -554,7 +537,7 @@ export class JobService {
           "a timed-out job's run did not settle within the upstream timeouts; billed its reservation",
         );
       } else if ("error" in late) {
-        settlement = await ctx.store.settle(job.job_id, unrunCost(before)); // completeChat settled it
+        settlement = await ctx.store.settle(job.job_id, unrunCost(before)); // runChat settled it
       } else {
         settlement = await this.#settleRun(claimed, late.completion);
       }
@@ -570,7 +553,7 @@ export class JobService {
   }
 
   /**
-   * The run's settlement. completeChat has settled already (settle is idempotent, so this returns that
+   * The run's settlement. runChat has settled already (settle is idempotent, so this returns that
    * settlement); only if its store write failed does this settle, from the same usage by the same rule.
    */
   async #settleRun(record: JobRecord, completion: Record<string, unknown>): Promise<Settlement | undefined> {

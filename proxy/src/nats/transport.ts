@@ -1,13 +1,13 @@
 // Chat over NATS request/reply. Every proxy subscribes in one queue group, so NATS hands each request
-// to exactly one of them. The handler is the HTTP one (completeChat): same auth, metering, errors;
-// only the framing differs (see framing.ts).
-import { createParser } from "eventsource-parser";
+// to exactly one of them. The pipeline is the HTTP one (runChat): same auth, metering, errors; only
+// the framing differs (see framing.ts): one message per stream event, straight from the pipeline.
 import type { Msg, NatsConnection, Subscription } from "nats";
 import { bearerSecret, conversationIdFromSecret } from "../auth.js";
 import type { ProxyContext } from "../context.js";
 import { errors } from "../errors.js";
 import { parseJsonObject } from "../http/body.js";
-import { completeChat } from "../relay/chat.js";
+import { runChat } from "../relay/pipeline.js";
+import { type StreamConsumer, streamCutError } from "../relay/result.js";
 import { errorReply, type ReplyEvent, replyHeaders, subjectsFor } from "./framing.js";
 
 const encoder = new TextEncoder();
@@ -56,47 +56,37 @@ export function jsonBody(msg: Msg, limit: number): Record<string, unknown> {
 
 async function handleChat(h: NatsHandlerContext, msg: Msg): Promise<number> {
   const { nc, ctx } = h;
-  let streaming = false;
   try {
-    const id = conversationOf(msg);
+    const conversationId = conversationOf(msg);
     const body = jsonBody(msg, ctx.config.max_body_bytes);
-    const res = await completeChat(ctx, id, body);
-    streaming = (res.headers.get("content-type") ?? "").startsWith("text/event-stream");
-    if (!streaming) {
-      send(nc, msg, res.status, "result", await res.text());
-      return res.status;
+    const wantsUsage =
+      (body["stream_options"] as { include_usage?: unknown } | undefined)?.include_usage === true;
+    const result = await runChat(ctx, { conversationId, body }, natsStream(nc, msg, wantsUsage));
+    if (result.kind === "completion") {
+      send(nc, msg, 200, "result", JSON.stringify(result.body));
+      return 200;
     }
-    await forwardSse(nc, msg, res);
-    return res.status;
+    await result.settled;
+    return 200;
   } catch (e) {
     return sendError(nc, msg, e, ctx);
   }
 }
 
-/** One NATS message per SSE event; `[DONE]` becomes the empty `end` message. */
-async function forwardSse(nc: NatsConnection, msg: Msg, res: Response): Promise<void> {
-  const parser = createParser({
-    onEvent(event) {
-      if (event.data === "[DONE]") return;
-      let isError = false;
-      try {
-        isError = Boolean((JSON.parse(event.data) as { error?: unknown }).error);
-      } catch {
-        // not JSON: forwarded as a chunk, the same as SSE would
-      }
-      if (isError) send(nc, msg, 502, "error", event.data);
-      else send(nc, msg, 200, "chunk", event.data);
+/** One `chunk` message per stream event; the usage chunk when asked; `error` on a cut; `end`. */
+function natsStream(nc: NatsConnection, msg: Msg, wantsUsage: boolean): StreamConsumer {
+  return {
+    event(e) {
+      send(nc, msg, 200, "chunk", e.data);
     },
-  });
-  const reader = res.body?.getReader();
-  if (reader) {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      parser.feed(decoder.decode(value, { stream: true }));
-    }
-  }
-  send(nc, msg, 200, "end", "");
+    end({ usageEvent, cut }) {
+      const choices = usageEvent?.chunk["choices"] as unknown[] | undefined;
+      if (usageEvent && (wantsUsage || (choices?.length ?? 0) > 0))
+        send(nc, msg, 200, "chunk", JSON.stringify(usageEvent.chunk));
+      if (cut) send(nc, msg, 502, "error", JSON.stringify(streamCutError()));
+      send(nc, msg, 200, "end", "");
+    },
+  };
 }
 
 /** Subscribes `handler` in the queue group; tracks running handlers so stop() can wait for them. */

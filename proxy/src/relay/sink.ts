@@ -1,7 +1,9 @@
-// Where a relayed SSE stream goes. Over HTTP (on @hono/node-server) the bytes are written straight
-// to the Node ServerResponse: no web ReadableStream, and no read-ahead in the adapter (which waits on
-// a setTimeout when a streamed body is not immediately complete: >= 1 ms per request). Everything
-// else (tests calling app.fetch, NATS, jobs) gets a web Response body.
+// Where an HTTP SSE stream goes. On @hono/node-server the bytes are written straight to the Node
+// ServerResponse: no web ReadableStream, and no read-ahead in the adapter (which waits on a
+// setTimeout when a streamed body is not immediately complete: >= 1 ms per request). A route hands
+// its NodeSink to the request's own reply slot (server.ts puts one in every request's bindings);
+// server.ts attaches it once Hono's middleware has produced the final headers. Without a slot
+// (tests calling app.fetch) the stream is a web Response body.
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 
 export interface Sink {
@@ -109,8 +111,7 @@ export class NodeSink implements Sink {
   }
 }
 
-/**
- * Streams waiting for their ServerResponse, keyed by it: the chat route registers one, the server's
- * fetch wrapper (server.ts) attaches it once Hono has produced the final response headers.
- */
-export const pendingNodeSinks = new WeakMap<object, NodeSink>();
+/** Per request, from server.ts: a route that writes its stream directly leaves its sink here. */
+export interface DirectReplySlot {
+  sink?: NodeSink;
+}

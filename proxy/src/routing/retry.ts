@@ -3,7 +3,7 @@
 // a request is billed once, for the attempt that answered (T11).
 import type { RetryConfig } from "../config.js";
 import { upstreamText } from "../relay/upstream-body.js";
-import { type Upstream, type UpstreamCall, UpstreamError } from "../upstreams/types.js";
+import { type Upstream, type UpstreamCall, UpstreamError, type UpstreamRequest } from "../upstreams/types.js";
 
 export interface Route {
   provider: string;
@@ -92,6 +92,8 @@ async function errorText(call: UpstreamCall): Promise<string> {
 
 interface Hooks {
   onFailedAttempt?(failure: FailedAttempt): void;
+  /** Which endpoint an attempt calls (default: chat completions). */
+  send?(upstream: Upstream, request: UpstreamRequest): Promise<UpstreamCall>;
   /** Proxy shutdown. */
   signal?: AbortSignal;
 }
@@ -110,7 +112,7 @@ export async function callWithFallback(
       if (!(e instanceof RoutingError)) throw e;
       last = e;
       // The client's own mistake would fail on every provider: stop here.
-      if (e.status === 400 || e.status === 413 || e.status === 422) throw e;
+      if (e.status === 400 || e.status === 404 || e.status === 413 || e.status === 422) throw e;
       if (hooks.signal?.aborted) throw e;
     }
   }
@@ -133,7 +135,8 @@ export async function callWithRetries(
     let failure: RoutingError;
     let waitHint: number | undefined;
     try {
-      const call = await route.upstream.chat({ body, signal: controller.signal });
+      const request = { body, signal: controller.signal };
+      const call = await (hooks.send ? hooks.send(route.upstream, request) : route.upstream.chat(request));
       clearTimeout(timer);
       const { response } = call;
       if (response.ok) {

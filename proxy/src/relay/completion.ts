@@ -1,32 +1,55 @@
-// Non-streaming answers: read the whole upstream JSON, settle from its usage, return it.
+// Non-streaming answers: read the whole upstream JSON, settle from its usage, hand back the parsed
+// answer with its charge.
 import type { ProxyContext } from "../context.js";
 import { errors } from "../errors.js";
 import type { Answer } from "../routing/retry.js";
-import type { Billing } from "./chat.js";
+import { balanceOf } from "./admission.js";
+import type { Billing } from "./billing.js";
+import type { CompletionResult } from "./result.js";
 import { settleReservation } from "./settle.js";
 import { forEachChunk } from "./upstream-body.js";
-import { readUsage } from "./usage.js";
+import { readUsage, setCost, usageHolder } from "./usage.js";
 
-export async function relayJson(ctx: ProxyContext, answer: Answer, billing: Billing): Promise<Response> {
-  const track = (async () => {
+export async function readCompletion(
+  ctx: ProxyContext,
+  answer: Answer,
+  billing: Billing,
+): Promise<CompletionResult> {
+  const track = (async (): Promise<CompletionResult> => {
     let json: Record<string, unknown>;
     try {
       json = JSON.parse(await readBody(answer)) as Record<string, unknown>;
+      if (!json || typeof json !== "object") throw new Error("not an object");
     } catch {
       // Cut or garbled after a 2xx: the client gets nothing usable, so it pays nothing.
       await settleReservation(ctx, { ...billing, cost: 0n, reason: "upstream_garbled" });
       ctx.metrics.upstreamErrors.inc({ provider: answer.route.provider, reason: "garbled_body" });
       throw errors.upstreamFailed(`${answer.route.provider}: the upstream answer was not valid JSON`);
     }
-    const usage = readUsage(json["usage"]);
+    const usage = readUsage(usageHolder(json), billing.inputOnly);
     // No usage reported: bill the reservation (documented), never more.
     const cost = usage ? billing.cost(usage) : billing.reservedAmount;
-    await settleReservation(ctx, { ...billing, cost, usage, reason: usage ? "usage" : "no_usage" });
+    const charged = await settleReservation(ctx, {
+      ...billing,
+      cost,
+      usage,
+      reason: usage ? "usage" : "no_usage",
+    });
     await answer.call
       .finish?.({ id: json["id"] as string | undefined, usage, headers: answer.call.response.headers })
       .catch((e) => ctx.logger.warn({ err: (e as Error).message }, "upstream finish hook failed"));
     json["model"] = billing.model;
-    return Response.json(json);
+    setCost(json, charged ?? cost);
+    const state = await ctx.store.getConversation(billing.conversationId).catch(() => undefined);
+    return {
+      kind: "completion",
+      body: json,
+      charge: {
+        cost: charged ?? cost,
+        ...(usage ? { usage } : {}),
+        ...(state ? { balance: balanceOf(state) } : {}),
+      },
+    };
   })();
   ctx.inflight.add(track);
   try {
