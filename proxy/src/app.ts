@@ -14,10 +14,13 @@ import { createMetrics } from "./metrics.js";
 import { createScaleOut } from "./nats/scaleout.js";
 import { recoverStaleReservations } from "./recovery.js";
 import { loadRefundSigner } from "./refunds/signer.js";
+import { ResponseStore } from "./responses/store.js";
 import { chatRoutes } from "./routes/chat.js";
 import { conversationRoutes } from "./routes/conversations.js";
+import { embeddingRoutes } from "./routes/embeddings.js";
 import { modelRoutes } from "./routes/models.js";
 import { opsRoutes } from "./routes/ops.js";
+import { responseRoutes } from "./routes/responses.js";
 import { buildUpstreams } from "./routing/registry.js";
 import { SqliteStore } from "./store/sqlite.js";
 import type { ConversationStore } from "./store/types.js";
@@ -78,6 +81,11 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     upstreams: await buildUpstreams(config.providers, env, options.upstreams),
     models: new Map(config.models.map((m) => [m.id, m])),
     signer: loadRefundSigner(env, config.refund.signer_key_file),
+    responses: new ResponseStore({
+      ttlMs: config.responses.store_ttl_ms,
+      maxEntries: config.responses.store_max_entries,
+      maxBytes: config.responses.store_max_bytes,
+    }),
     shutdown: unboundedController(),
     inflight: new Set(),
   };
@@ -97,6 +105,8 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   opsRoutes(app, context);
   modelRoutes(app, context);
   chatRoutes(app, context);
+  responseRoutes(app, context);
+  embeddingRoutes(app, context);
   conversationRoutes(app, context);
   await scaleOut.start(context, app); // scale-out: /v1/jobs, NATS subjects, job worker
 

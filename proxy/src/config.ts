@@ -123,6 +123,18 @@ export const configSchema = z.strictObject({
       refund_wait_ms: z.coerce.number().int().min(0).default(120_000),
     })
     .prefault({}),
+  /** Stored responses for `previous_response_id` / `item_reference` (in this process's memory). */
+  responses: z
+    .strictObject({
+      store_ttl_ms: z.coerce.number().int().min(0).default(3_600_000),
+      store_max_entries: z.coerce.number().int().min(0).default(10_000),
+      store_max_bytes: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .default(64 * 1024 * 1024),
+    })
+    .prefault({}),
   refund: z
     .strictObject({
       /** A file holding the 0x-hex secp256k1 key; AIPROXY_REFUND_SIGNER_KEY (env) wins over it. */

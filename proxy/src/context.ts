@@ -5,6 +5,7 @@ import type { ModelConfig, ProxyConfig } from "./config.js";
 import type { ConversationService } from "./conversations.js";
 import type { Logger } from "./logger.js";
 import type { ProxyMetrics } from "./metrics.js";
+import type { ResponseStore } from "./responses/store.js";
 import type { ConversationStore } from "./store/types.js";
 import type { Upstream } from "./upstreams/types.js";
 
@@ -18,6 +19,8 @@ export interface ProxyContext {
   upstreams: Map<string, Upstream>;
   models: Map<string, ModelConfig>;
   signer: Wallet | undefined;
+  /** Responses API: stored responses of this process (previous_response_id, item_reference). */
+  responses: ResponseStore;
   /** Aborted on shutdown: stops retries and waits. */
   shutdown: AbortController;
   /** Requests still settling (streams keep running after the client left); awaited on shutdown. */

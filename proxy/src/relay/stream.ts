@@ -24,6 +24,8 @@ interface Chunk {
   /** Responses API events carry their text in `delta`. */
   delta?: unknown;
   choices?: Array<{
+    /** Legacy completions stream text, not deltas. */
+    text?: string | null;
     delta?: { content?: string | null; tool_calls?: Array<{ function?: { arguments?: string } }> };
   }>;
 }
@@ -42,7 +44,7 @@ function producedBy(parsed: Record<string, unknown>): number {
   const chunk = parsed as Chunk;
   let n = typeof chunk.delta === "string" ? chunk.delta.length : 0;
   for (const choice of chunk.choices ?? []) {
-    n += choice.delta?.content?.length ?? 0;
+    n += (choice.delta?.content?.length ?? 0) + (choice.text?.length ?? 0);
     for (const call of choice.delta?.tool_calls ?? []) n += call.function?.arguments?.length ?? 0;
   }
   return n;

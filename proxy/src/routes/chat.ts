@@ -1,21 +1,17 @@
 // OpenAI chat completions, plus the seed project's POST /proxy-openai.
 import type { Hono } from "hono";
-import { bearerSecret, conversationIdFromSecret } from "../auth.js";
+import { conversationIdFromSecret } from "../auth.js";
 import type { ProxyContext } from "../context.js";
 import { errors } from "../errors.js";
-import { nodeBindings, readJsonObject, readJsonObjectFrom } from "../http/body.js";
+import { authedJson } from "../http/authed.js";
+import { readJsonObject } from "../http/body.js";
 import { chatSse, jsonReply, reply } from "../http/reply.js";
 import { runChat } from "../relay/pipeline.js";
 import { seedSecret } from "./conversations.js";
 
 export function chatRoutes(app: Hono, ctx: ProxyContext): void {
   app.post("/v1/chat/completions", async (c) => {
-    // Auth before the body: an anonymous client never makes the proxy read a megabyte.
-    const conversationId = conversationIdFromSecret(bearerSecret(c.req.header("authorization")));
-    const node = nodeBindings(c.env);
-    const body = node
-      ? await readJsonObjectFrom(node.incoming, ctx.config.max_body_bytes)
-      : await readJsonObject(c.req.raw, ctx.config.max_body_bytes);
+    const { conversationId, body } = await authedJson(c, ctx);
     const wantsUsage =
       (body["stream_options"] as { include_usage?: unknown } | undefined)?.include_usage === true;
     return reply(c, {

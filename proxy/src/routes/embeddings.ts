@@ -1,0 +1,124 @@
+// POST /v1/embeddings (metered by input tokens at the model's input_price) and the legacy
+// POST /v1/completions (forwarded where a provider serves it, else a 404 naming the alternatives).
+import type { Hono } from "hono";
+import { z } from "zod";
+import type { ProxyContext } from "../context.js";
+import { ApiError, errors } from "../errors.js";
+import { authedJson } from "../http/authed.js";
+import { chatSse, reply } from "../http/reply.js";
+import { embeddingInputTokens } from "../metering/input-bound.js";
+import { prepare } from "../relay/admission.js";
+import { modelServes, run, type UpstreamEndpoint } from "../relay/pipeline.js";
+
+const tokenArray = z.array(z.number().int().nonnegative()).min(1).max(100_000);
+const embeddingsSchema = z.looseObject({
+  model: z.string().min(1).max(256),
+  input: z.union([
+    z.string().min(1),
+    z.array(z.string().min(1)).min(1).max(2048),
+    tokenArray,
+    z.array(tokenArray).min(1).max(2048),
+  ]),
+  dimensions: z.number().int().positive().max(65_536).optional(),
+  encoding_format: z.enum(["float", "base64"]).optional(),
+});
+
+const completionsSchema = z.looseObject({
+  model: z.string().min(1).max(256),
+  prompt: z.union([z.string(), z.array(z.string()).min(1).max(2048), tokenArray, z.array(tokenArray).min(1)]),
+  stream: z.boolean().nullish(),
+  n: z.number().int().min(1).max(16).nullish(),
+  best_of: z.number().int().min(1).max(16).nullish(),
+  max_tokens: z.number().int().positive().max(10_000_000).nullish(),
+});
+
+function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const param = issue.path.length ? issue.path.join(".") : null;
+  throw errors.badRequest(`invalid request: ${param ?? "body"}: ${issue.message}`, param);
+}
+
+/** The model exists and every one of its providers serves this endpoint, or a 404 that says what does. */
+function requireEndpoint(
+  ctx: ProxyContext,
+  modelId: string,
+  endpoint: UpstreamEndpoint,
+  alternatives: string,
+) {
+  if (!ctx.models.has(modelId)) throw errors.unknownModel(modelId);
+  if (!modelServes(ctx, modelId, endpoint))
+    throw new ApiError(
+      404,
+      `the model '${modelId}' is not served on /v1/${endpoint} by this proxy; ${alternatives}`,
+      "endpoint_not_supported",
+      "model",
+    );
+}
+
+export function embeddingRoutes(app: Hono, ctx: ProxyContext): void {
+  app.post("/v1/embeddings", async (c) => {
+    const { conversationId, body } = await authedJson(c, ctx);
+    const request = parse(embeddingsSchema, body);
+    requireEndpoint(
+      ctx,
+      request.model,
+      "embeddings",
+      "use a model whose provider serves embeddings (GET /v1/models)",
+    );
+    const prepared = await prepare(ctx, {
+      conversationId,
+      model: request.model,
+      meter: {},
+      inputOnly: { promptTokens: embeddingInputTokens(request.input) },
+    });
+    return reply(c, {
+      stream: false,
+      consumer: () => {
+        throw new Error("embeddings do not stream");
+      },
+      run: () =>
+        run(ctx, {
+          conversationId,
+          endpoint: "embeddings",
+          prepared,
+          body: { ...body, model: prepared.model.id },
+          stream: false,
+        }),
+    });
+  });
+
+  app.post("/v1/completions", async (c) => {
+    const { conversationId, body } = await authedJson(c, ctx);
+    const request = parse(completionsSchema, body);
+    requireEndpoint(
+      ctx,
+      request.model,
+      "completions",
+      "the legacy completions API is forwarded only to providers that declare it (apis: [completions]); use POST /v1/chat/completions or POST /v1/responses",
+    );
+    const prompt = Array.isArray(request.prompt) ? JSON.stringify(request.prompt) : request.prompt;
+    // Legacy best_of generates best_of completions server-side: each is billed, so each is reserved.
+    const choices = Math.max(request.n ?? 1, request.best_of ?? 1);
+    const meter = {
+      messages: [{ role: "user", content: prompt }],
+      n: choices,
+      ...(request.max_tokens ? { max_tokens: request.max_tokens } : {}),
+    };
+    const prepared = await prepare(ctx, { conversationId, model: request.model, meter });
+    const stream = request.stream === true;
+    const forwarded: Record<string, unknown> & { model: string } = { ...body, model: prepared.model.id };
+    if (prepared.quote.injectedMaxTokens !== undefined)
+      forwarded["max_tokens"] = prepared.quote.injectedMaxTokens;
+    if (stream) forwarded["stream_options"] = { include_usage: true };
+    const wantsUsage =
+      (body["stream_options"] as { include_usage?: unknown } | undefined)?.include_usage === true;
+    return reply(c, {
+      stream,
+      consumer: (sink) => chatSse(sink, wantsUsage),
+      run: (consumer) =>
+        run(ctx, { conversationId, endpoint: "completions", prepared, body: forwarded, stream }, consumer),
+    });
+  });
+}
