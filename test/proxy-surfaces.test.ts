@@ -39,9 +39,7 @@ test.before(async () => {
       port: 0,
       store: { path: ":memory:" },
       chain: { type: "near", rpc_url: stack.rpcUrl, contract_id: stack.token.accountId },
-      models: [
-        { id: "demo-local", input_price: "1000000", output_price: "2000000", providers: ["local"] },
-      ],
+      models: [{ id: "demo-local", input_price: "1000000", output_price: "2000000", providers: ["local"] }],
     }),
     {
       env: { ...process.env, AIPROXY_REFUND_SIGNER_KEY: stack.refundSigner.privateKey },
@@ -80,227 +78,246 @@ async function refundExactly(t: import("ava").ExecutionContext, c: NearConversat
   t.is(await stack.balanceOf(c.receiver), before + c.deposit - expectedSpent, "refund exact on chain");
 }
 
-test.serial("openai responses.create: JSON, stream, a function-call round trip; embeddings.create", async (t) => {
-  const c = await stack.open(100_000n);
-  const client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: c.secret, maxRetries: 0 });
-  let total = 0n;
-  const cost = (u: { input_tokens: number; output_tokens: number; cost?: unknown } | undefined) => {
-    t.truthy(u);
-    const expected = price(u!.input_tokens, u!.output_tokens);
-    t.is(u!.cost, expected.toString(), "usage.cost is the usage at the model's price");
-    total += expected;
-  };
+test.serial(
+  "openai responses.create: JSON, stream, a function-call round trip; embeddings.create",
+  async (t) => {
+    const c = await stack.open(100_000n);
+    const client = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: c.secret, maxRetries: 0 });
+    let total = 0n;
+    const cost = (u: { input_tokens: number; output_tokens: number; cost?: unknown } | undefined) => {
+      t.truthy(u);
+      const expected = price(u!.input_tokens, u!.output_tokens);
+      t.is(u!.cost, expected.toString(), "usage.cost is the usage at the model's price");
+      total += expected;
+    };
 
-  const json = await client.responses.create({ model: "demo-local", instructions: "be brief", input: "hello" });
-  t.is(json.object, "response");
-  t.is(json.status, "completed");
-  t.regex(json.output_text, /^Demo reply \(local model, not an AI\): you said hello/);
-  cost(json.usage as never);
+    const json = await client.responses.create({
+      model: "demo-local",
+      instructions: "be brief",
+      input: "hello",
+    });
+    t.is(json.object, "response");
+    t.is(json.status, "completed");
+    t.regex(json.output_text, /^Demo reply \(local model, not an AI\): you said hello/);
+    cost(json.usage as never);
 
-  const stream = await client.responses.create({ model: "demo-local", input: "stream this", stream: true });
-  const types: string[] = [];
-  let text = "";
-  let completed: OpenAI.Responses.Response | undefined;
-  for await (const event of stream) {
-    types.push(event.type);
-    if (event.type === "response.output_text.delta") text += event.delta;
-    if (event.type === "response.completed") completed = event.response;
-  }
-  t.deepEqual(types.slice(0, 4), [
-    "response.created",
-    "response.in_progress",
-    "response.output_item.added",
-    "response.content_part.added",
-  ]);
-  t.deepEqual(types.slice(-4), [
-    "response.output_text.done",
-    "response.content_part.done",
-    "response.output_item.done",
-    "response.completed",
-  ]);
-  t.regex(text, /you said stream this/);
-  cost(completed?.usage as never);
-
-  const tools: OpenAI.Responses.Tool[] = [
-    {
-      type: "function",
-      name: "get_weather",
-      strict: true,
-      parameters: {
-        type: "object",
-        properties: { city: { type: "string" } },
-        required: ["city"],
-        additionalProperties: false,
-      },
-    },
-  ];
-  const first = await client.responses.create({ model: "demo-local", input: "Paris", tools });
-  const call = first.output.find((o) => o.type === "function_call");
-  t.truthy(call);
-  t.deepEqual(JSON.parse((call as OpenAI.Responses.ResponseFunctionToolCall).arguments), { city: "Paris" });
-  cost(first.usage as never);
-  const second = await client.responses.create({
-    model: "demo-local",
-    previous_response_id: first.id,
-    tools,
-    input: [
-      {
-        type: "function_call_output",
-        call_id: (call as OpenAI.Responses.ResponseFunctionToolCall).call_id,
-        output: "sunny, 21 C",
-      },
-    ],
-  });
-  t.regex(second.output_text, /you said tool result sunny, 21 C/);
-  cost(second.usage as never);
-  const unknown = await client.responses
-    .create({ model: "demo-local", previous_response_id: "resp_nope", input: "x" })
-    .catch((e: unknown) => e);
-  t.true(unknown instanceof OpenAI.BadRequestError);
-  t.regex((unknown as Error).message, /previous response 'resp_nope' is not known/);
-
-  const emb = await client.embeddings.create({ model: "demo-local", input: ["one", "two"] }).withResponse();
-  t.is(emb.data.data.length, 2);
-  t.is(emb.data.data[0]!.embedding.length, 64);
-  const embUsage = emb.data.usage as typeof emb.data.usage & { cost?: string };
-  t.is(embUsage.cost, price(embUsage.prompt_tokens, 0).toString());
-  t.is(emb.response.headers.get("x-aiproxy-cost"), embUsage.cost);
-  total += price(embUsage.prompt_tokens, 0);
-  t.is(BigInt(emb.response.headers.get("x-aiproxy-balance-remaining")!), c.deposit - total);
-  t.is(emb.response.headers.get("x-aiproxy-balance-reserved"), "0");
-
-  await refundExactly(t, c, total);
-});
-
-test.serial("Vercel AI SDK default provider (/v1/responses): generateText, streamText, a tool call", async (t) => {
-  const c = await stack.open(100_000n);
-  const openai = createOpenAI({ baseURL: `${proxy.url}/v1`, apiKey: c.secret });
-  const model = openai("demo-local");
-  let total = 0n;
-  const add = (u: { inputTokens?: number; outputTokens?: number }) => {
-    total += price(u.inputTokens ?? 0, u.outputTokens ?? 0);
-  };
-
-  const generated = await generateText({ model, prompt: "hello from the AI SDK" });
-  t.regex(generated.text, /you said hello from the AI SDK/);
-  add(generated.usage);
-
-  const streamed = streamText({ model, prompt: "stream from the AI SDK" });
-  let text = "";
-  for await (const delta of streamed.textStream) text += delta;
-  t.regex(text, /you said stream from the AI SDK/);
-  add(await streamed.usage);
-
-  const seen: string[] = [];
-  const withTool = await generateText({
-    model,
-    prompt: "Paris",
-    tools: {
-      weather: tool({
-        description: "the weather in a city",
-        inputSchema: z.object({ city: z.string() }),
-        execute: async ({ city }) => {
-          seen.push(city);
-          return `sunny in ${city}`;
-        },
-      }),
-    },
-    stopWhen: stepCountIs(2),
-  });
-  t.deepEqual(seen, ["Paris"], "the tool was called with the model's arguments");
-  t.is(withTool.steps.length, 2);
-  t.regex(withTool.text, /you said tool result/);
-  for (const step of withTool.steps) add(step.usage);
-
-  await refundExactly(t, c, total);
-});
-
-test.serial("LangChain withStructuredOutput (default mode) parses the demo model's schema-shaped answer", async (t) => {
-  const c = await stack.open(100_000n);
-  const llm = new ChatOpenAI({
-    model: "demo-local",
-    apiKey: c.secret,
-    configuration: { baseURL: `${proxy.url}/v1` },
-    maxRetries: 0,
-  });
-  const Trip = z.object({ city: z.string(), days: z.number().int().min(2), sunny: z.boolean() });
-  const structured = llm.withStructuredOutput(Trip, { includeRaw: true });
-  const started = Date.now();
-  const { parsed, raw } = await structured.invoke("plan a trip to Paris");
-  t.true(Date.now() - started < 10_000, "no retry loop");
-  t.is(typeof parsed.city, "string");
-  t.is(parsed.days, 2);
-  t.is(parsed.sunny, true);
-  const usage = (raw as { usage_metadata?: { input_tokens: number; output_tokens: number } }).usage_metadata!;
-  await refundExactly(t, c, price(usage.input_tokens, usage.output_tokens));
-});
-
-test.serial("the openai SDK in Chromium (dangerouslyAllowBrowser): chat stream and Responses through CORS", async (t) => {
-  requireChromium();
-  const c = await stack.open(100_000n);
-  const bundle = await build({
-    stdin: { contents: 'import OpenAI from "openai"; window.OpenAI = OpenAI;', resolveDir: process.cwd() },
-    bundle: true,
-    platform: "browser",
-    format: "iife",
-    write: false,
-  });
-  const script = bundle.outputFiles[0]!.text;
-  page.on("request", (req, res) => {
-    if (req.url === "/openai.js") {
-      res.writeHead(200, { "content-type": "text/javascript" });
-      res.end(script);
-      return;
+    const stream = await client.responses.create({ model: "demo-local", input: "stream this", stream: true });
+    const types: string[] = [];
+    let text = "";
+    let completed: OpenAI.Responses.Response | undefined;
+    for await (const event of stream) {
+      types.push(event.type);
+      if (event.type === "response.output_text.delta") text += event.delta;
+      if (event.type === "response.completed") completed = event.response;
     }
-    res.writeHead(200, { "content-type": "text/html" });
-    res.end('<!doctype html><script src="/openai.js"></script>');
-  });
-  const browser = await launchChromium();
-  try {
-    const tab = await browser.context.newPage();
-    await tab.goto(pageOrigin);
-    const out = await tab.evaluate(
-      async ({ baseURL, apiKey }) => {
-        const OpenAI = (window as unknown as { OpenAI: typeof import("openai").default }).OpenAI;
-        const client = new OpenAI({ baseURL, apiKey, dangerouslyAllowBrowser: true, maxRetries: 0 });
-        const stream = await client.chat.completions.create({
-          model: "demo-local",
-          messages: [{ role: "user", content: "hi from a browser" }],
-          stream: true,
-          stream_options: { include_usage: true },
-        });
-        let text = "";
-        let usage: unknown;
-        for await (const chunk of stream) {
-          text += chunk.choices[0]?.delta?.content ?? "";
-          usage = chunk.usage ?? usage;
-        }
-        const { data, response } = await client.responses
-          .create({ model: "demo-local", input: "and a response" })
-          .withResponse();
-        return {
-          text,
-          usage,
-          responseText: data.output_text,
-          responseUsage: data.usage,
-          remaining: response.headers.get("x-aiproxy-balance-remaining"),
-        };
+    t.deepEqual(types.slice(0, 4), [
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added",
+      "response.content_part.added",
+    ]);
+    t.deepEqual(types.slice(-4), [
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "response.completed",
+    ]);
+    t.regex(text, /you said stream this/);
+    cost(completed?.usage as never);
+
+    const tools: OpenAI.Responses.Tool[] = [
+      {
+        type: "function",
+        name: "get_weather",
+        strict: true,
+        parameters: {
+          type: "object",
+          properties: { city: { type: "string" } },
+          required: ["city"],
+          additionalProperties: false,
+        },
       },
-      { baseURL: `${proxy.url}/v1`, apiKey: c.secret },
-    );
-    t.regex(out.text, /you said hi from a browser/);
-    t.regex(out.responseText, /you said and a response/);
-    const u1 = out.usage as { prompt_tokens: number; completion_tokens: number; cost: string };
-    const u2 = out.responseUsage as { input_tokens: number; output_tokens: number; cost: string };
-    t.is(u1.cost, price(u1.prompt_tokens, u1.completion_tokens).toString());
-    t.is(u2.cost, price(u2.input_tokens, u2.output_tokens).toString());
-    const total = BigInt(u1.cost) + BigInt(u2.cost);
-    t.is(out.remaining, (c.deposit - total).toString(), "balance header readable from the page (exposed)");
-    // Production mode: an origin that is not listed gets no CORS headers.
-    const other = await fetch(`${proxy.url}/v1/models`, { headers: { origin: "https://elsewhere.example" } });
-    t.is(other.headers.get("access-control-allow-origin"), null);
+    ];
+    const first = await client.responses.create({ model: "demo-local", input: "Paris", tools });
+    const call = first.output.find((o) => o.type === "function_call");
+    t.truthy(call);
+    t.deepEqual(JSON.parse((call as OpenAI.Responses.ResponseFunctionToolCall).arguments), { city: "Paris" });
+    cost(first.usage as never);
+    const second = await client.responses.create({
+      model: "demo-local",
+      previous_response_id: first.id,
+      tools,
+      input: [
+        {
+          type: "function_call_output",
+          call_id: (call as OpenAI.Responses.ResponseFunctionToolCall).call_id,
+          output: "sunny, 21 C",
+        },
+      ],
+    });
+    t.regex(second.output_text, /you said tool result sunny, 21 C/);
+    cost(second.usage as never);
+    const unknown = await client.responses
+      .create({ model: "demo-local", previous_response_id: "resp_nope", input: "x" })
+      .catch((e: unknown) => e);
+    t.true(unknown instanceof OpenAI.BadRequestError);
+    t.regex((unknown as Error).message, /previous response 'resp_nope' is not known/);
+
+    const emb = await client.embeddings.create({ model: "demo-local", input: ["one", "two"] }).withResponse();
+    t.is(emb.data.data.length, 2);
+    t.is(emb.data.data[0]!.embedding.length, 64);
+    const embUsage = emb.data.usage as typeof emb.data.usage & { cost?: string };
+    t.is(embUsage.cost, price(embUsage.prompt_tokens, 0).toString());
+    t.is(emb.response.headers.get("x-aiproxy-cost"), embUsage.cost);
+    total += price(embUsage.prompt_tokens, 0);
+    t.is(BigInt(emb.response.headers.get("x-aiproxy-balance-remaining")!), c.deposit - total);
+    t.is(emb.response.headers.get("x-aiproxy-balance-reserved"), "0");
+
     await refundExactly(t, c, total);
-  } finally {
-    await browser.close();
-  }
-});
+  },
+);
+
+test.serial(
+  "Vercel AI SDK default provider (/v1/responses): generateText, streamText, a tool call",
+  async (t) => {
+    const c = await stack.open(100_000n);
+    const openai = createOpenAI({ baseURL: `${proxy.url}/v1`, apiKey: c.secret });
+    const model = openai("demo-local");
+    let total = 0n;
+    const add = (u: { inputTokens?: number; outputTokens?: number }) => {
+      total += price(u.inputTokens ?? 0, u.outputTokens ?? 0);
+    };
+
+    const generated = await generateText({ model, prompt: "hello from the AI SDK" });
+    t.regex(generated.text, /you said hello from the AI SDK/);
+    add(generated.usage);
+
+    const streamed = streamText({ model, prompt: "stream from the AI SDK" });
+    let text = "";
+    for await (const delta of streamed.textStream) text += delta;
+    t.regex(text, /you said stream from the AI SDK/);
+    add(await streamed.usage);
+
+    const seen: string[] = [];
+    const withTool = await generateText({
+      model,
+      prompt: "Paris",
+      tools: {
+        weather: tool({
+          description: "the weather in a city",
+          inputSchema: z.object({ city: z.string() }),
+          execute: async ({ city }) => {
+            seen.push(city);
+            return `sunny in ${city}`;
+          },
+        }),
+      },
+      stopWhen: stepCountIs(2),
+    });
+    t.deepEqual(seen, ["Paris"], "the tool was called with the model's arguments");
+    t.is(withTool.steps.length, 2);
+    t.regex(withTool.text, /you said tool result/);
+    for (const step of withTool.steps) add(step.usage);
+
+    await refundExactly(t, c, total);
+  },
+);
+
+test.serial(
+  "LangChain withStructuredOutput (default mode) parses the demo model's schema-shaped answer",
+  async (t) => {
+    const c = await stack.open(100_000n);
+    const llm = new ChatOpenAI({
+      model: "demo-local",
+      apiKey: c.secret,
+      configuration: { baseURL: `${proxy.url}/v1` },
+      maxRetries: 0,
+    });
+    const Trip = z.object({ city: z.string(), days: z.number().int().min(2), sunny: z.boolean() });
+    const structured = llm.withStructuredOutput(Trip, { includeRaw: true });
+    const started = Date.now();
+    const { parsed, raw } = await structured.invoke("plan a trip to Paris");
+    t.true(Date.now() - started < 10_000, "no retry loop");
+    t.is(typeof parsed.city, "string");
+    t.is(parsed.days, 2);
+    t.is(parsed.sunny, true);
+    const usage = (raw as { usage_metadata?: { input_tokens: number; output_tokens: number } })
+      .usage_metadata!;
+    await refundExactly(t, c, price(usage.input_tokens, usage.output_tokens));
+  },
+);
+
+test.serial(
+  "the openai SDK in Chromium (dangerouslyAllowBrowser): chat stream and Responses through CORS",
+  async (t) => {
+    requireChromium();
+    const c = await stack.open(100_000n);
+    const bundle = await build({
+      stdin: { contents: 'import OpenAI from "openai"; window.OpenAI = OpenAI;', resolveDir: process.cwd() },
+      bundle: true,
+      platform: "browser",
+      format: "iife",
+      write: false,
+    });
+    const script = bundle.outputFiles[0]!.text;
+    page.on("request", (req, res) => {
+      if (req.url === "/openai.js") {
+        res.writeHead(200, { "content-type": "text/javascript" });
+        res.end(script);
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end('<!doctype html><script src="/openai.js"></script>');
+    });
+    const browser = await launchChromium();
+    try {
+      const tab = await browser.context.newPage();
+      await tab.goto(pageOrigin);
+      const out = await tab.evaluate(
+        async ({ baseURL, apiKey }) => {
+          const OpenAI = (window as unknown as { OpenAI: typeof import("openai").default }).OpenAI;
+          const client = new OpenAI({ baseURL, apiKey, dangerouslyAllowBrowser: true, maxRetries: 0 });
+          const stream = await client.chat.completions.create({
+            model: "demo-local",
+            messages: [{ role: "user", content: "hi from a browser" }],
+            stream: true,
+            stream_options: { include_usage: true },
+          });
+          let text = "";
+          let usage: unknown;
+          for await (const chunk of stream) {
+            text += chunk.choices[0]?.delta?.content ?? "";
+            usage = chunk.usage ?? usage;
+          }
+          const { data, response } = await client.responses
+            .create({ model: "demo-local", input: "and a response" })
+            .withResponse();
+          return {
+            text,
+            usage,
+            responseText: data.output_text,
+            responseUsage: data.usage,
+            remaining: response.headers.get("x-aiproxy-balance-remaining"),
+          };
+        },
+        { baseURL: `${proxy.url}/v1`, apiKey: c.secret },
+      );
+      t.regex(out.text, /you said hi from a browser/);
+      t.regex(out.responseText, /you said and a response/);
+      const u1 = out.usage as { prompt_tokens: number; completion_tokens: number; cost: string };
+      const u2 = out.responseUsage as { input_tokens: number; output_tokens: number; cost: string };
+      t.is(u1.cost, price(u1.prompt_tokens, u1.completion_tokens).toString());
+      t.is(u2.cost, price(u2.input_tokens, u2.output_tokens).toString());
+      const total = BigInt(u1.cost) + BigInt(u2.cost);
+      t.is(out.remaining, (c.deposit - total).toString(), "balance header readable from the page (exposed)");
+      // Production mode: an origin that is not listed gets no CORS headers.
+      const other = await fetch(`${proxy.url}/v1/models`, {
+        headers: { origin: "https://elsewhere.example" },
+      });
+      t.is(other.headers.get("access-control-allow-origin"), null);
+      await refundExactly(t, c, total);
+    } finally {
+      await browser.close();
+    }
+  },
+);
