@@ -305,7 +305,11 @@ test.serial(
       t.regex(out.text, /you said hi from a browser/);
       t.regex(out.responseText, /you said and a response/);
       const u1 = out.usage as { prompt_tokens: number; completion_tokens: number; cost: string };
-      const u2 = out.responseUsage as unknown as { input_tokens: number; output_tokens: number; cost: string };
+      const u2 = out.responseUsage as unknown as {
+        input_tokens: number;
+        output_tokens: number;
+        cost: string;
+      };
       t.is(u1.cost, price(u1.prompt_tokens, u1.completion_tokens).toString());
       t.is(u2.cost, price(u2.input_tokens, u2.output_tokens).toString());
       const total = BigInt(u1.cost) + BigInt(u2.cost);
