@@ -32,6 +32,10 @@
 //   (offline), started or streamed through, the bench says why and goes on without it. Its stream
 //   reader sleeps 25 ms before passing on the first event, so its TTFB is at least that.
 //
+// BENCH_BASELINE_DIR=<another checkout> (e.g. a `git worktree` of the commit before a change, with
+//   node_modules linked) runs that checkout's proxy as one more reference path in the same ABBA
+//   rounds, with the same config, and prints this proxy's throughput as a ratio of it per round:
+//   a before/after comparison under the same machine load.
 // Also: BENCH_SQLITE_SYNCHRONOUS=full, BENCH_PROXY_NODE_ARGS="--cpu-prof --cpu-prof-dir=…".
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
@@ -339,7 +343,15 @@ if (inProcess) {
   proxyUrl0 = proxy.url;
   stopProxy = () => proxy.stop(2000);
 } else {
-  const configPath = join(dir, "proxy.yaml");
+  const proxy = await spawnProxy(root, "proxy");
+  proxyUrl0 = proxy.match[1]!;
+  proxyPid = proxy.pid;
+  stopProxy = proxy.stop;
+}
+
+/** The proxy of checkout `from` in its own process, on its own ledger file. */
+async function spawnProxy(from: string, name: string): Promise<Spawned> {
+  const configPath = join(dir, `${name}.yaml`);
   writeFileSync(
     configPath,
     [
@@ -348,7 +360,7 @@ if (inProcess) {
       "  type: memory",
       "  conversations:",
       `    - { secret: "${secret}", amount: "${10n ** 30n}" }`,
-      `store: { path: "${storePath}", synchronous: ${synchronous} }`,
+      `store: { path: "${join(dir, `${name}-ledger.sqlite`)}", synchronous: ${synchronous} }`,
       "providers:",
       `  - { name: mock, type: openai-compatible, base_url: "${instantMock.url}" }`,
       `  - { name: mock-paced, type: openai-compatible, base_url: "${pacedMock.url}" }`,
@@ -357,7 +369,7 @@ if (inProcess) {
       '  - { id: mock-paced, input_price: "1000", output_price: "2000", providers: [mock-paced] }',
     ].join("\n"),
   );
-  const proxy = await spawnNode(
+  return spawnNode(
     [
       // BENCH_PROXY_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the proxy.
       ...(env["BENCH_PROXY_NODE_ARGS"]?.split(" ").filter(Boolean) ?? []),
@@ -370,12 +382,13 @@ if (inProcess) {
       "0",
     ],
     /"msg":"aiproxy ready","url":"([^"]+)"/,
-    { cwd: root, timeoutMs: 60_000 },
+    { cwd: from, timeoutMs: 60_000 },
   );
-  proxyUrl0 = proxy.match[1]!;
-  proxyPid = proxy.pid;
-  stopProxy = proxy.stop;
 }
+
+const baselineDir = env["BENCH_BASELINE_DIR"];
+const baseline = baselineDir ? await spawnProxy(baselineDir, "baseline") : undefined;
+const baselineUrl = baseline ? new URL(`${baseline.match[1]!}/v1/chat/completions`) : undefined;
 const proxyUrl = new URL(`${proxyUrl0}/v1/chat/completions`);
 const proxyHeaders = { authorization: `Bearer ${secret}` };
 
@@ -481,6 +494,14 @@ function pathsOf(profile: Profile): Paths {
       fire: () => streamOnce(url, bodies.direct),
     });
   }
+  if (baseline && baselineUrl) {
+    references.push({
+      row: "base",
+      label: `reference: the proxy of ${baselineDir}`,
+      pid: baseline.pid,
+      fire: () => streamOnce(baselineUrl, bodies.proxy, proxyHeaders),
+    });
+  }
   if (portkey) {
     const { url } = portkey;
     const headers = portkeyHeaders(profile);
@@ -559,6 +580,13 @@ async function measure(paths: Paths, concurrency: number, total: number) {
   console.log(
     `        | added   | ${fmt(proxy.addedP50)}    | ${fmt(proxy.addedP99)}    | ratio ${pct(proxy.ratio)} of direct (rounds: ${proxy.ratios.map((x) => (x * 100).toFixed(0)).join(" ")} %)`,
   );
+  const base = paths.references.findIndex((ref) => ref.row === "base");
+  if (base >= 0) {
+    const perRound = ps.map((p, i) => p.rps / rs[base]![i]!.rps);
+    console.log(
+      `        | vs base | proxy / baseline throughput ${pct(median(perRound))} (rounds: ${perRound.map((x) => (x * 100).toFixed(0)).join(" ")} %), added p50 vs baseline ${(summary(ps).p50 - summary(rs[base]!).p50).toFixed(3)} ms`,
+    );
+  }
   return { proxy, references };
 }
 
@@ -625,6 +653,7 @@ try {
   );
 } finally {
   await stopProxy();
+  await baseline?.stop();
   for (const hop of bareHops.values()) await hop.stop();
   await portkey?.stop();
   await instantMock.close();

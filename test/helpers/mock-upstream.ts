@@ -113,6 +113,15 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       return; // never ends; the client's timeout ends it
     }
     if (fault && "delayMs" in fault) await sleep(fault.delayMs);
+    if (
+      req.url?.endsWith("/embeddings") ||
+      req.url?.endsWith("/responses") ||
+      req.url?.endsWith("/v1/completions")
+    ) {
+      otherEndpoint(req.url, body as Record<string, unknown>, res);
+      state.answered++;
+      return;
+    }
 
     const id = `chatcmpl-mock-${++counter}`;
     const created = Math.floor(Date.now() / 1000);
@@ -235,6 +244,89 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     }
     res.end();
     state.answered++;
+  }
+
+  /** /embeddings, the native /responses (JSON and its event stream) and legacy /completions. */
+  function otherEndpoint(url: string, body: Record<string, unknown>, res: ServerResponse) {
+    const promptTokens = state.options.promptTokens ?? 10;
+    const words = (state.options.reply ?? "Hello from the mock upstream").split(" ");
+    const json = (value: unknown) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(value));
+    };
+    if (url.endsWith("/embeddings")) {
+      const inputs = Array.isArray(body["input"]) ? body["input"] : [body["input"]];
+      json({
+        object: "list",
+        model: body["model"],
+        data: inputs.map((_, index) => ({ object: "embedding", index, embedding: [0.6, 0.8] })),
+        usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+      });
+      return;
+    }
+    if (url.endsWith("/v1/completions")) {
+      json({
+        id: `cmpl-mock-${++counter}`,
+        object: "text_completion",
+        created: Math.floor(Date.now() / 1000),
+        model: body["model"],
+        choices: [{ index: 0, text: words.join(" "), finish_reason: "stop", logprobs: null }],
+        usage: {
+          prompt_tokens: promptTokens,
+          completion_tokens: words.length,
+          total_tokens: promptTokens + words.length,
+        },
+      });
+      return;
+    }
+    const id = `resp_mock_${++counter}`;
+    const text = words.join(" ");
+    const message = {
+      type: "message",
+      id: `msg_mock_${counter}`,
+      status: "completed",
+      role: "assistant",
+      content: [{ type: "output_text", text, annotations: [] }],
+    };
+    const response = (status: string, output: unknown[], usage: unknown) => ({
+      id,
+      object: "response",
+      created_at: Math.floor(Date.now() / 1000),
+      status,
+      model: body["model"],
+      output,
+      usage,
+    });
+    const usage = {
+      input_tokens: promptTokens,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: words.length,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: promptTokens + words.length,
+    };
+    if (!body["stream"]) {
+      json(response("completed", [message], usage));
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    let seq = 0;
+    const event = (type: string, payload: Record<string, unknown>) =>
+      res.write(`event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...payload })}\n\n`);
+    event("response.created", { response: response("in_progress", [], null) });
+    event("response.output_item.added", {
+      output_index: 0,
+      item: { ...message, status: "in_progress", content: [] },
+    });
+    for (const [i, w] of words.entries())
+      event("response.output_text.delta", {
+        item_id: message.id,
+        output_index: 0,
+        content_index: 0,
+        delta: i ? ` ${w}` : w,
+      });
+    event("response.output_item.done", { output_index: 0, item: message });
+    event("response.completed", { response: response("completed", [message], usage) });
+    res.end();
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -60,28 +60,40 @@ export async function reply(c: Context, options: ReplyOptions): Promise<Response
   return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...balanceHeaders(result.balance) } });
 }
 
-/** SSE of chat completion chunks, as OpenAI sends them. */
-export function chatSse(sink: Sink, clientWantsUsage: boolean): StreamConsumer {
-  // Events of one upstream read are written as one chunk (one write per upstream read).
+/**
+ * SSE text queued per upstream read and written as one chunk (one write per upstream read); events
+ * are relayed with the name and data they came with.
+ */
+export function sseBatch(sink: Sink) {
   let pending = "";
-  const flush = () => {
-    if (pending) sink.write(pending);
-    pending = "";
-  };
   return {
-    event(e) {
+    queue(text: string) {
+      pending += text;
+    },
+    relay(e: { name?: string; data: string }) {
       pending += e.name ? `event: ${e.name}\ndata: ${e.data}\n\n` : `data: ${e.data}\n\n`;
     },
-    flush,
+    flush() {
+      if (pending) sink.write(pending);
+      pending = "";
+    },
+  };
+}
+
+/** SSE of chat completion chunks, as OpenAI sends them. */
+export function chatSse(sink: Sink, clientWantsUsage: boolean): StreamConsumer {
+  const out = sseBatch(sink);
+  return {
+    event: out.relay,
+    flush: out.flush,
     end({ usageEvent, cut }) {
       // The usage chunk the proxy asked for is shown only to clients that asked for it (or when the
       // upstream put it on a chunk that also carries choices).
       const choices = usageEvent?.chunk["choices"] as unknown[] | undefined;
       if (usageEvent && (clientWantsUsage || (choices?.length ?? 0) > 0))
-        pending += `data: ${JSON.stringify(usageEvent.chunk)}\n\n`;
-      if (cut) pending += `data: ${JSON.stringify(streamCutError())}\n\n`;
-      else pending += "data: [DONE]\n\n";
-      flush();
+        out.queue(`data: ${JSON.stringify(usageEvent.chunk)}\n\n`);
+      out.queue(cut ? `data: ${JSON.stringify(streamCutError())}\n\n` : "data: [DONE]\n\n");
+      out.flush();
       sink.end();
     },
   };

@@ -29,11 +29,14 @@ const chatRequestSchema = z.looseObject({
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
 export function parseChatRequest(body: Record<string, unknown>): ChatRequest {
-  const result = chatRequestSchema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const param = issue.path.length ? issue.path.join(".") : null;
-    throw errors.badRequest(`invalid request: ${param ?? "body"}: ${issue.message}`, param);
-  }
-  return result.data;
+  return parseBody(chatRequestSchema, body);
+}
+
+/** A request body checked by a zod schema, or the 400 naming the first bad field. */
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const param = issue.path.length ? issue.path.join(".") : null;
+  throw errors.badRequest(`invalid request: ${param ?? "body"}: ${issue.message}`, param);
 }

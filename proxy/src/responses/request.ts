@@ -5,6 +5,7 @@
 // (`previous_response_id`, `item_reference`) are resolved by the caller (store.ts) and passed in.
 import { z } from "zod";
 import { errors } from "../errors.js";
+import { parseBody } from "../relay/request.js";
 import type { ResponseEcho, ResponseFunctionTool } from "./types.js";
 
 export type ChatMessage = Record<string, unknown> & { role: string };
@@ -65,15 +66,10 @@ const requestSchema = z.looseObject({
 export type ResponsesRequest = z.infer<typeof requestSchema>;
 
 export function parseResponsesRequest(body: Record<string, unknown>): ResponsesRequest {
-  const result = requestSchema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const param = issue.path.length ? issue.path.join(".") : null;
-    throw errors.badRequest(`invalid request: ${param ?? "body"}: ${issue.message}`, param);
-  }
-  if (result.data.input === undefined && !result.data.previous_response_id)
+  const request = parseBody(requestSchema, body);
+  if (request.input === undefined && !request.previous_response_id)
     throw errors.badRequest("invalid request: input is required", "input");
-  return result.data;
+  return request;
 }
 
 const unsupported = (what: string, param: string) =>

@@ -4,6 +4,7 @@
 // quoted on the translated request either way, and `usage.cost` is the settlement.
 import type { ProxyContext } from "../context.js";
 import { errors } from "../errors.js";
+import { sseBatch } from "../http/reply.js";
 import { prepare } from "../relay/admission.js";
 import { modelServes, run } from "../relay/pipeline.js";
 import type { ChatResult, CompletionResult, StreamConsumer } from "../relay/result.js";
@@ -111,26 +112,20 @@ function hasReferences(request: ResponsesRequest): boolean {
 
 /** Native Responses SSE: the upstream's events as they are, response.completed with usage.cost. */
 function nativeSse(sink: Sink): StreamConsumer {
-  let pending = "";
-  const flush = () => {
-    if (pending) sink.write(pending);
-    pending = "";
-  };
+  const out = sseBatch(sink);
   return {
-    event(e) {
-      pending += e.name ? `event: ${e.name}\ndata: ${e.data}\n\n` : `data: ${e.data}\n\n`;
-    },
-    flush,
+    event: out.relay,
+    flush: out.flush,
     end({ usageEvent, cut }) {
       if (usageEvent) {
         const name = usageEvent.name ?? String(usageEvent.chunk["type"] ?? "response.completed");
-        pending += sse(name, usageEvent.chunk);
+        out.queue(sse(name, usageEvent.chunk));
       }
       if (cut) {
         const { message, code } = streamCutError().error;
-        pending += sse("error", { type: "error", sequence_number: -1, code, message, param: null });
+        out.queue(sse("error", { type: "error", sequence_number: -1, code, message, param: null }));
       }
-      flush();
+      out.flush();
       sink.end();
     },
   };
@@ -138,27 +133,21 @@ function nativeSse(sink: Sink): StreamConsumer {
 
 /** Chat chunks translated to Responses events (events.ts). */
 function translatedSse(sink: Sink, frame: ResponseFrame, keep: (r: ResponseObject) => void): StreamConsumer {
-  let pending = "";
-  const writer = new ResponsesEventWriter(frame, (type, payload) => {
-    pending += sse(type, payload);
-  });
+  const out = sseBatch(sink);
+  const writer = new ResponsesEventWriter(frame, (type, payload) => out.queue(sse(type, payload)));
   writer.start();
   return {
     parseAll: true,
     event(e) {
       if (e.chunk) writer.chunk(e.chunk);
     },
-    flush() {
-      if (pending) sink.write(pending);
-      pending = "";
-    },
+    flush: out.flush,
     end({ usageEvent, cut, charge }) {
       const usage = usageEvent?.chunk["usage"] as ChatUsageLike | undefined;
       if (usageEvent) writer.chunk(usageEvent.chunk);
       const response = writer.finish({ ...(usage ? { usage } : {}), cost: charge.cost, cut });
       keep(response);
-      if (pending) sink.write(pending);
-      pending = "";
+      out.flush();
       sink.end();
     },
   };

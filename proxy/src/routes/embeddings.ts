@@ -9,6 +9,7 @@ import { chatSse, reply } from "../http/reply.js";
 import { embeddingInputTokens } from "../metering/input-bound.js";
 import { prepare } from "../relay/admission.js";
 import { modelServes, run, type UpstreamEndpoint } from "../relay/pipeline.js";
+import { parseBody } from "../relay/request.js";
 
 const tokenArray = z.array(z.number().int().nonnegative()).min(1).max(100_000);
 const embeddingsSchema = z.looseObject({
@@ -32,14 +33,6 @@ const completionsSchema = z.looseObject({
   max_tokens: z.number().int().positive().max(10_000_000).nullish(),
 });
 
-function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const result = schema.safeParse(body);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const param = issue.path.length ? issue.path.join(".") : null;
-  throw errors.badRequest(`invalid request: ${param ?? "body"}: ${issue.message}`, param);
-}
-
 /** The model exists and every one of its providers serves this endpoint, or a 404 that says what does. */
 function requireEndpoint(
   ctx: ProxyContext,
@@ -60,7 +53,7 @@ function requireEndpoint(
 export function embeddingRoutes(app: Hono, ctx: ProxyContext): void {
   app.post("/v1/embeddings", async (c) => {
     const { conversationId, body } = await authedJson(c, ctx);
-    const request = parse(embeddingsSchema, body);
+    const request = parseBody(embeddingsSchema, body);
     requireEndpoint(
       ctx,
       request.model,
@@ -91,7 +84,7 @@ export function embeddingRoutes(app: Hono, ctx: ProxyContext): void {
 
   app.post("/v1/completions", async (c) => {
     const { conversationId, body } = await authedJson(c, ctx);
-    const request = parse(completionsSchema, body);
+    const request = parseBody(completionsSchema, body);
     requireEndpoint(
       ctx,
       request.model,

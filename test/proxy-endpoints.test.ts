@@ -1,0 +1,102 @@
+// Native forwarding of the other OpenAI endpoints to a provider that declares them (apis: [responses,
+// embeddings, completions]) with the official openai client against the mock upstream; metering from
+// the upstream's own usage, usage.cost and the balance headers.
+import test from "ava";
+import type OpenAI from "openai";
+import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
+import { balance, startTestProxy, type TestProxy } from "./helpers/proxy.js";
+
+let mock: MockUpstream;
+let tp: TestProxy;
+
+test.before(async () => {
+  mock = await startMockUpstream({ reply: "one two three", promptTokens: 12 });
+  tp = await startTestProxy(mock.url, {
+    providers: [
+      {
+        name: "mock",
+        type: "openai-compatible",
+        base_url: mock.url,
+        apis: ["responses", "embeddings", "completions"],
+      },
+      { name: "plain", type: "openai-compatible", base_url: mock.url, apis: [] },
+    ],
+    models: [
+      { id: "mock-model", input_price: "1000000", output_price: "2000000", providers: ["mock"] },
+      { id: "plain-model", input_price: "1000000", output_price: "2000000", providers: ["plain"] },
+    ],
+  });
+});
+test.after.always(async () => {
+  await tp?.stop();
+  await mock?.close();
+});
+
+const cost = (input: number, output: number) => BigInt(input) + 2n * BigInt(output);
+
+test.serial(
+  "native /responses: forwarded as-is (max_output_tokens injected), JSON and stream billed from its usage",
+  async (t) => {
+    const secret = tp.open(10_000n);
+    const client = tp.client(secret);
+    const json = await client.responses.create({ model: "mock-model", input: "hi" }).withResponse();
+    const sent = mock.requests.at(-1)!;
+    t.true(sent.path.endsWith("/responses"));
+    t.is(sent.body["input"], "hi");
+    t.is(typeof sent.body["max_output_tokens"], "number", "the reservation's cap goes upstream");
+    t.is(json.data.output_text, "one two three");
+    const usage = json.data.usage as OpenAI.Responses.ResponseUsage & { cost?: string };
+    t.is(usage.cost, cost(12, 3).toString());
+    t.is(json.response.headers.get("x-aiproxy-cost"), usage.cost ?? null);
+    const stream = await client.responses.create({ model: "mock-model", input: "hi", stream: true });
+    let text = "";
+    let final: (OpenAI.Responses.ResponseUsage & { cost?: string }) | undefined;
+    for await (const e of stream) {
+      if (e.type === "response.output_text.delta") text += e.delta;
+      if (e.type === "response.completed") final = e.response.usage as never;
+    }
+    t.is(text, "one two three");
+    t.is(final?.cost, cost(12, 3).toString());
+    const b = await balance(tp, secret);
+    t.deepEqual([b.spent, b.reserved], [(2n * cost(12, 3)).toString(), "0"]);
+    const refused = await tp.fetch("/v1/responses", {
+      secret,
+      method: "POST",
+      body: JSON.stringify({ model: "mock-model", input: "x", previous_response_id: "resp_1" }),
+    });
+    t.is(refused.status, 400);
+    t.regex(((await refused.json()) as { error: { message: string } }).error.message, /cannot be forwarded/);
+  },
+);
+
+test.serial(
+  "embeddings and legacy completions forwarded; a provider without them answers 404 naming the alternatives",
+  async (t) => {
+    const secret = tp.open(10_000n);
+    const client = tp.client(secret);
+    const emb = await client.embeddings.create({ model: "mock-model", input: "x", encoding_format: "float" });
+    t.deepEqual(emb.data[0]!.embedding, [0.6, 0.8]);
+    t.is((emb.usage as unknown as { cost: string }).cost, cost(12, 0).toString());
+    const done = await client.completions.create({ model: "mock-model", prompt: "say" });
+    t.is(done.choices[0]!.text, "one two three");
+    t.is((done.usage as unknown as { cost: string }).cost, cost(12, 3).toString());
+    t.is((await balance(tp, secret)).spent, (cost(12, 0) + cost(12, 3)).toString());
+
+    for (const [path, body] of [
+      ["/v1/completions", { model: "plain-model", prompt: "x" }],
+      ["/v1/embeddings", { model: "plain-model", input: "x" }],
+    ] as const) {
+      const res = await tp.fetch(path, { secret, method: "POST", body: JSON.stringify(body) });
+      t.is(res.status, 404, path);
+      const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+      t.is(error.code, "endpoint_not_supported");
+      if (path === "/v1/completions")
+        t.regex(error.message, /POST \/v1\/chat\/completions or POST \/v1\/responses/);
+    }
+    // plain-model has no native /responses: translated to chat completions instead.
+    const translated = await client.responses.create({ model: "plain-model", input: "hi" });
+    t.is(translated.output_text, "one two three");
+    t.true(mock.requests.at(-1)!.path.endsWith("/chat/completions"));
+    t.is((await balance(tp, secret)).reserved, "0");
+  },
+);
