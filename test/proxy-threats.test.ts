@@ -423,8 +423,25 @@ test("T12 bad input: clear 4xx OpenAI errors, never a 500, never a crash", async
         "insufficient_quota",
       ],
       [
+        "embeddings without input",
+        () => tp.fetch("/v1/embeddings", { method: "POST", secret, body: '{"model":"mock-model"}' }),
+        400,
+        "invalid_request",
+      ],
+      [
+        "responses with a built-in tool",
+        () =>
+          tp.fetch("/v1/responses", {
+            method: "POST",
+            secret,
+            body: '{"model":"mock-model","input":"x","tools":[{"type":"web_search"}]}',
+          }),
+        400,
+        "unsupported_parameter",
+      ],
+      [
         "unknown route",
-        () => tp.fetch("/v1/embeddings", { method: "POST", secret, body: "{}" }),
+        () => tp.fetch("/v1/images/generations", { method: "POST", secret, body: "{}" }),
         404,
         "route_not_found",
       ],
