@@ -75,6 +75,8 @@ test("NATS: a completion through the NATS transport, nkey-authenticated over TLS
   const b = await balance(proxies[0]!, secret);
   t.is(b.spent, "20");
   t.is(b.reserved, "0");
+  t.is(body.usage["cost"] as unknown, "20", "usage.cost is the charge");
+  t.deepEqual([reply.cost, reply.remaining, reply.reserved], ["20", "9980", "0"], "cost and balance headers");
 });
 
 test("NATS: streaming replies are one message per SSE event, then an empty end message", async (t) => {
@@ -82,15 +84,18 @@ test("NATS: streaming replies are one message per SSE event, then an empty end m
   proxies[1]!.chain.open(secret, 10_000n);
   let text = "";
   let chunks = 0;
+  let cost: string | undefined;
   for await (const m of natsChatStream(client, secret, { ...ask, stream_options: { include_usage: true } })) {
     t.is(m.status, 200);
     t.is(m.event, "chunk");
     chunks++;
-    const chunk = m.body as { choices: Array<{ delta?: { content?: string } }> };
+    const chunk = m.body as { choices: Array<{ delta?: { content?: string } }>; usage?: { cost?: string } };
     text += chunk.choices.map((c) => c.delta?.content ?? "").join("");
+    cost = chunk.usage?.cost ?? cost;
   }
   t.is(text, "one two three four five");
   t.true(chunks >= 6);
+  t.is(cost, "20", "the usage chunk carries the settled cost");
   t.is((await balance(proxies[1]!, secret)).spent, "20");
 });
 

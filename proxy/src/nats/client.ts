@@ -1,13 +1,25 @@
 // Requester side of the NATS chat framing (framing.ts): one call for a completion, an async iterator
 // for a stream. Uses only the connection it is given (auth and TLS are the connection's business).
 import { headers, type Msg, type NatsConnection, RequestStrategy } from "nats";
-import { EVENT_HEADER, type ReplyEvent, STATUS_HEADER, subjectsFor } from "./framing.js";
+import {
+  COST_HEADER,
+  EVENT_HEADER,
+  REMAINING_HEADER,
+  RESERVED_HEADER,
+  type ReplyEvent,
+  STATUS_HEADER,
+  subjectsFor,
+} from "./framing.js";
 
 export interface NatsReply {
   status: number;
   event: ReplyEvent;
   /** Parsed JSON payload (undefined for `end`). */
   body: unknown;
+  /** A completion's charge and the conversation's balance after it (token units), when sent. */
+  cost?: string;
+  remaining?: string;
+  reserved?: string;
 }
 
 const encoder = new TextEncoder();
@@ -21,10 +33,17 @@ function toReply(m: Msg): NatsReply {
   } catch {
     body = text;
   }
+  const header = (name: string) => m.headers?.get(name) || undefined;
+  const cost = header(COST_HEADER);
+  const remaining = header(REMAINING_HEADER);
+  const reserved = header(RESERVED_HEADER);
   return {
-    status: Number(m.headers?.get(STATUS_HEADER) || 0),
-    event: (m.headers?.get(EVENT_HEADER) || "result") as ReplyEvent,
+    status: Number(header(STATUS_HEADER) ?? 0),
+    event: (header(EVENT_HEADER) ?? "result") as ReplyEvent,
     body,
+    ...(cost ? { cost } : {}),
+    ...(remaining ? { remaining } : {}),
+    ...(reserved ? { reserved } : {}),
   };
 }
 

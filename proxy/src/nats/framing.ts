@@ -9,13 +9,18 @@
 //   error   OpenAI error shape {"error":{message,type,param,code}}; Retry-After copied when present
 //   end     empty payload: nothing follows. Ends every stream and follows every error, so nats.js
 //           `requestMany(..., { strategy: RequestStrategy.SentinelMsg })` stops on it by itself.
-// SSE's `data: [DONE]` is not forwarded: `end` replaces it.
+// SSE's `data: [DONE]` is not forwarded: `end` replaces it. A `result` of a completion also carries
+// `Aiproxy-Cost`, `Aiproxy-Balance-Remaining` and `Aiproxy-Balance-Reserved` (token units), like the
+// HTTP answer's x-aiproxy-* headers; a stream's cost is in its usage chunk (`usage.cost`).
 import { headers, type MsgHdrs } from "nats";
 import { ApiError, type OpenAiErrorBody } from "../errors.js";
 
 export const STATUS_HEADER = "Aiproxy-Status";
 export const EVENT_HEADER = "Aiproxy-Event";
 export const RETRY_AFTER_HEADER = "Retry-After";
+export const COST_HEADER = "Aiproxy-Cost";
+export const REMAINING_HEADER = "Aiproxy-Balance-Remaining";
+export const RESERVED_HEADER = "Aiproxy-Balance-Reserved";
 export type ReplyEvent = "result" | "chunk" | "error" | "end";
 
 export function subjectsFor(prefix: string) {

@@ -8,7 +8,15 @@ import { errors } from "../errors.js";
 import { parseJsonObject } from "../http/body.js";
 import { runChat } from "../relay/pipeline.js";
 import { type StreamConsumer, streamCutError } from "../relay/result.js";
-import { errorReply, type ReplyEvent, replyHeaders, subjectsFor } from "./framing.js";
+import {
+  COST_HEADER,
+  errorReply,
+  REMAINING_HEADER,
+  RESERVED_HEADER,
+  type ReplyEvent,
+  replyHeaders,
+  subjectsFor,
+} from "./framing.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -63,7 +71,16 @@ async function handleChat(h: NatsHandlerContext, msg: Msg): Promise<number> {
       (body["stream_options"] as { include_usage?: unknown } | undefined)?.include_usage === true;
     const result = await runChat(ctx, { conversationId, body }, natsStream(nc, msg, wantsUsage));
     if (result.kind === "completion") {
-      send(nc, msg, 200, "result", JSON.stringify(result.body));
+      const { charge } = result;
+      send(nc, msg, 200, "result", JSON.stringify(result.body), {
+        [COST_HEADER]: charge.cost.toString(),
+        ...(charge.balance
+          ? {
+              [REMAINING_HEADER]: charge.balance.remaining.toString(),
+              [RESERVED_HEADER]: charge.balance.reserved.toString(),
+            }
+          : {}),
+      });
       return 200;
     }
     await result.settled;
