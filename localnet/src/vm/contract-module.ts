@@ -3,38 +3,37 @@
 // call; the snapshot path (snapshot.ts) does the first once and restores its memory before each call.
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten";
 import type { CallSlot } from "./call-slot.js";
-import { installEnv, newPreludeHostFunctions } from "./env-bindings.js";
-import { guestPanic, HostError, hostFailure, methodNotFound, type VmFailure } from "./errors.js";
+import { GuestStrings, installEnv, newPreludeHostFunctions } from "./env-bindings.js";
+import { HostError, hostFailure, methodNotFound, type VmFailure } from "./errors.js";
 import type { VMLogic } from "./logic.js";
 import { PRELUDE_SOURCE } from "./prelude.js";
+import { strncpy, toCString } from "./quickjs-strings.js";
 
-export type Loaded = { factory: QuickJSHandle } & (
+export type Loaded = { helpers: QuickJSHandle } & (
   | { exports: QuickJSHandle; error?: undefined }
   | { error: QuickJSHandle }
 );
 
 /**
  * Installs the prelude and `env`, then evaluates the contract module. The caller owns the returned
- * handles: `factory` (the Uint8Array factory `env` uses, alive as long as `env` may be called) and
+ * handles: `helpers` (the prelude's helpers `env` uses, alive as long as `env` may be called) and
  * the exports or error (see fatalOrPanic: builder.c reports a throwing module like a throwing method).
  */
 export function loadContract(vm: QuickJSContext, slot: CallSlot, source: string): Loaded {
   const setup = vm.unwrapResult(vm.evalCode(PRELUDE_SOURCE, "prelude.js"));
   const [nowFn, seedFn] = newPreludeHostFunctions(vm, slot);
-  const newUint8Array = vm.unwrapResult(vm.callFunction(setup, vm.undefined, nowFn, seedFn));
+  const helpers = vm.unwrapResult(vm.callFunction(setup, vm.undefined, nowFn, seedFn));
   setup.dispose();
   nowFn.dispose();
   seedFn.dispose();
   try {
-    installEnv(vm, slot, newUint8Array);
+    installEnv(vm, slot, helpers);
   } catch (e) {
-    newUint8Array.dispose();
+    helpers.dispose();
     throw e;
   }
   const loaded = vm.evalCode(source, "contract.js", { type: "module" });
-  return loaded.error
-    ? { factory: newUint8Array, error: loaded.error }
-    : { factory: newUint8Array, exports: loaded.value };
+  return loaded.error ? { helpers, error: loaded.error } : { helpers, exports: loaded.value };
 }
 
 /**
@@ -44,18 +43,19 @@ export function loadContract(vm: QuickJSContext, slot: CallSlot, source: string)
  */
 export function invokeMethod(
   vm: QuickJSContext,
-  exports: QuickJSHandle,
+  module: { exports: QuickJSHandle; helpers: QuickJSHandle },
   logic: VMLogic,
   slot: CallSlot,
   methodName: string,
 ): VmFailure | undefined {
+  const { exports } = module;
   let method: QuickJSHandle | undefined;
   try {
     method = vm.getProp(exports, methodName);
     if (vm.typeof(method) !== "function") return methodNotFound();
     const result = vm.callFunction(method, exports);
     if (result.error) {
-      const failure = fatalOrPanic(vm, logic, result.error);
+      const failure = fatalOrPanic(vm, logic, result.error, module.helpers);
       result.error.dispose();
       return failure;
     }
@@ -77,16 +77,43 @@ export function invokeMethod(
  * A host error stays fatal even when the contract caught it; otherwise an uncaught exception becomes
  * panic_utf8(message + "\n" + stack) exactly as builder.c does.
  */
-export function fatalOrPanic(vm: QuickJSContext, logic: VMLogic, error: QuickJSHandle): VmFailure {
+export function fatalOrPanic(
+  vm: QuickJSContext,
+  logic: VMLogic,
+  error: QuickJSHandle,
+  helpers: QuickJSHandle,
+): VmFailure {
   if (logic.fatal) return hostFailure(logic.fatal);
-  return hostFailure(logic.fail(guestPanic(errorText(vm, error))));
+  try {
+    return logic.panicUtf8(errorBytes(vm, error, helpers));
+  } catch (e) {
+    if (e instanceof HostError) return hostFailure(logic.fail(e));
+    throw e;
+  }
 }
 
-function errorText(vm: QuickJSContext, error: QuickJSHandle): string {
-  const message = vm.getProp(error, "message");
-  const stack = vm.getProp(error, "stack");
-  const text = `${vm.getString(message)}\n${vm.getString(stack)}`;
-  message.dispose();
-  stack.dispose();
-  return text;
+/**
+ * builder.c's panic message: JS_ToCStringLen of `message` and of `stack`, each copied with strncpy
+ * (so a NUL zeroes the rest of its part), joined by a newline.
+ */
+function errorBytes(vm: QuickJSContext, error: QuickJSHandle, helpers: QuickJSHandle): Uint8Array {
+  const strings = new GuestStrings(vm, helpers);
+  const part = (name: string): Uint8Array => {
+    const value = vm.getProp(error, name);
+    try {
+      return strncpy(toCString(strings.read(value)));
+    } catch (e) {
+      if (e instanceof HostError) throw e;
+      return new Uint8Array(0); // JS_ToCStringLen failed: builder.c copies nothing
+    } finally {
+      value.dispose();
+    }
+  };
+  const message = part("message");
+  const stack = part("stack");
+  const bytes = new Uint8Array(message.length + 1 + stack.length);
+  bytes.set(message);
+  bytes[message.length] = 0x0a;
+  bytes.set(stack, message.length + 1);
+  return bytes;
 }

@@ -1,16 +1,18 @@
 // Installs the global `env` of near-sdk-js 2.0's builder (builder/builder.c) into a QuickJS context:
 // exactly its functions, with its argument conversions (u64 from Number or BigInt, u128 amounts,
 // Uint8Array bytes, strings) and return types (BigInt for u64/u128, Uint8Array for bytes).
+// Strings cross whole in both directions (NUL bytes and lone surrogates included: quickjs-emscripten's
+// getString/newString go through C strings and would cut or mangle them), then are converted to
+// and from bytes the way near's QuickJS does (quickjs-strings.ts).
 import type { QuickJSContext, QuickJSHandle, VmCallResult } from "quickjs-emscripten";
 import { type CallSlot, OutsideCallError } from "./call-slot.js";
 import { HostError } from "./errors.js";
 import { COST } from "./gas.js";
 import type { VMLogic } from "./logic.js";
 import { U64_MAX } from "./logic.js";
+import { fromCString, fromRawLatin1, isWellFormed, toCString, toRawLatin1 } from "./quickjs-strings.js";
 
 const U128_LIMIT = 1n << 128n;
-const utf8Encoder = new TextEncoder();
-const lenientUtf8 = new TextDecoder("utf-8");
 
 /** A conversion failure: builder.c throws a catchable TypeError for these, not a host error. */
 class ArgTypeError extends Error {}
@@ -19,10 +21,20 @@ class ArgTypeError extends Error {}
 type Ret = QuickJSHandle | undefined | void;
 type Impl = (args: Args, logic: VMLogic) => Ret;
 
+/**
+ * A string given to nearcore where it decodes UTF-8 (account ids, method names): builder.c passes
+ * JS_ToCStringLen's bytes, which are not UTF-8 when the string has a lone surrogate.
+ */
+function utf8Name(s: string): string {
+  if (!isWellFormed(s)) throw new HostError("BadUTF8");
+  return s;
+}
+
 /** Argument accessors for one host call, converting the way builder.c does. */
 class Args {
   constructor(
     private readonly vm: QuickJSContext,
+    private readonly strings: GuestStrings,
     private readonly handles: QuickJSHandle[],
   ) {}
 
@@ -34,29 +46,43 @@ class Args {
     return this.handles[i] ?? this.vm.undefined;
   }
 
-  /** JS_ToUint64Ext: BigInt wraps modulo 2^64, numbers truncate (NaN is 0, saturating). */
+  /**
+   * JS_ToUint64Ext: a BigInt must lie in [0, 2^64) (JS_ToBigUint64), anything else is ToInt64:
+   * truncated toward zero and taken modulo 2^64 (-1 is 2^64-1, 2^64 is 0), NaN and ±Infinity are 0.
+   */
   u64(i: number, what = "register_id"): bigint {
     const h = this.at(i);
     const type = this.vm.typeof(h);
-    if (type === "bigint") return BigInt.asUintN(64, this.vm.getBigInt(h));
+    if (type === "bigint") {
+      const v = this.vm.getBigInt(h);
+      if (v < 0n || v > U64_MAX) throw new ArgTypeError(`Expect Uint64 for ${what}`);
+      return v;
+    }
     if (type === "symbol") throw new ArgTypeError(`Expect Uint64 for ${what}`);
     const n = this.vm.getNumber(h);
-    if (Number.isNaN(n)) return 0n;
-    if (!Number.isFinite(n)) return n > 0 ? U64_MAX : 0n;
-    if (n >= 2 ** 64) return U64_MAX;
-    return BigInt.asUintN(64, BigInt(Math.trunc(n)));
+    return Number.isFinite(n) ? BigInt.asUintN(64, BigInt(Math.trunc(n))) : 0n;
   }
 
+  /**
+   * quickjs_to_u128: a BigInt ≥ 2^128 is a TypeError and a negative one is 0 (both of its u64 limbs
+   * come out of libbf's bf_get_uint64, which gives 0 for a negative value); a number is a u64.
+   */
   u128(i: number, what = "amount"): bigint {
     const h = this.at(i);
     if (this.vm.typeof(h) !== "bigint") return this.u64(i, what);
     const v = this.vm.getBigInt(h);
-    if (v < 0n || v >= U128_LIMIT) throw new ArgTypeError(`Expect Uint128 for ${what}`);
-    return v;
+    if (v >= U128_LIMIT) throw new ArgTypeError(`Expect Uint128 for ${what}`);
+    return v < 0n ? 0n : v;
   }
 
+  /** The argument converted to a string (JS_ToString), every code unit of it. */
   str(i: number): string {
-    return this.vm.getString(this.at(i));
+    return this.strings.read(this.at(i));
+  }
+
+  /** JS_ToCStringLen's bytes of the argument. */
+  cString(i: number): Uint8Array {
+    return toCString(this.str(i));
   }
 
   /** JS_Uint8Array_to_C: any typed array with 1-byte elements; anything else is a TypeError. */
@@ -90,11 +116,74 @@ class Args {
 }
 
 /**
- * Creates `env` in `vm`. `newUint8Array` builds a Uint8Array from an ArrayBuffer handle inside the
- * VM (the C API has JS_CallConstructor; quickjs-emscripten does not). Every function reads the call
- * from `slot` when invoked, so `env` stays valid across calls when the context lives in a snapshot.
+ * Moves strings between the host and the VM without loss. quickjs-emscripten only has C-string
+ * transfers (cut at the first NUL, lone surrogates replaced), so those serve the common case and the
+ * rest goes through the prelude's JSON helpers (`helpers.quote` / `helpers.unquote`, see prelude.ts):
+ * well-formed JSON escapes every NUL and lone surrogate, leaving plain text.
  */
-export function installEnv(vm: QuickJSContext, slot: CallSlot, newUint8Array: QuickJSHandle): void {
+export class GuestStrings {
+  constructor(
+    private readonly vm: QuickJSContext,
+    private readonly helpers: QuickJSHandle,
+  ) {}
+
+  /** JS_ToString of `h` (user toString included, once), exactly. */
+  read(h: QuickJSHandle): string {
+    const vm = this.vm;
+    if (vm.typeof(h) === "string") {
+      const s = vm.getString(h);
+      // Nothing cut at a NUL (same length) and no lone surrogate replaced (no U+FFFD): exact.
+      if (!s.includes("\uFFFD")) {
+        const length = vm.getProp(h, "length");
+        const n = vm.getNumber(length);
+        length.dispose();
+        if (n === s.length) return s;
+      }
+    }
+    const json = this.call("quote", vm.undefined, h);
+    try {
+      return JSON.parse(vm.getString(json)) as string;
+    } finally {
+      json.dispose();
+    }
+  }
+
+  /** A new VM string with exactly the code units of `s`. */
+  create(s: string): QuickJSHandle {
+    if (!s.includes("\0") && isWellFormed(s)) return this.vm.newString(s);
+    const json = this.vm.newString(JSON.stringify(s));
+    try {
+      return this.call("unquote", this.vm.undefined, json);
+    } finally {
+      json.dispose();
+    }
+  }
+
+  private call(name: "quote" | "unquote", self: QuickJSHandle, arg: QuickJSHandle): QuickJSHandle {
+    const fn = this.vm.getProp(this.helpers, name);
+    try {
+      const result = this.vm.callFunction(fn, self, arg);
+      if (result.error) {
+        result.error.dispose();
+        throw new ArgTypeError("cannot convert the argument to a string");
+      }
+      return result.value;
+    } finally {
+      fn.dispose();
+    }
+  }
+}
+
+/**
+ * Creates `env` in `vm`. `helpers` is what the prelude's setup returned: a function building a
+ * Uint8Array from an ArrayBuffer handle inside the VM (the C API has JS_CallConstructor;
+ * quickjs-emscripten does not), carrying the string helpers GuestStrings uses. Every function reads
+ * the call from `slot` when invoked, so `env` stays valid across calls when the context lives in a
+ * snapshot.
+ */
+export function installEnv(vm: QuickJSContext, slot: CallSlot, helpers: QuickJSHandle): void {
+  const newUint8Array = helpers;
+  const strings = new GuestStrings(vm, helpers);
   const big = (v: bigint) => vm.newBigInt(v);
   const u8 = (data: Uint8Array): QuickJSHandle => {
     const ab = vm.newArrayBuffer(
@@ -142,12 +231,9 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, newUint8Array: Qu
       },
     ],
     value_return: [(a, logic) => void logic.valueReturn(a.bytes(0, "value"))],
-    panic: [
-      (a, logic) =>
-        a.length >= 1 ? logic.panicUtf8(utf8Encoder.encode(a.str(0))) : logic.panicUtf8Explicit(),
-    ],
+    panic: [(a, logic) => (a.length >= 1 ? logic.panicUtf8(a.cString(0)) : logic.panicUtf8Explicit())],
     panic_utf8: [(a, logic) => logic.panicUtf8(a.bytes(0, "message"))],
-    log: [(a, logic) => void logic.logUtf8(utf8Encoder.encode(a.str(0)))],
+    log: [(a, logic) => void logic.logUtf8(a.cString(0))],
     log_utf8: [(a, logic) => void logic.logUtf8(a.bytes(0, "message"))],
     log_utf16: [(a, logic) => void logic.logUtf16(a.bytes(0, "message"))],
     promise_create: [
@@ -157,8 +243,8 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, newUint8Array: Qu
         const args = a.bytes(2, "arguments");
         const amount = a.u128(3);
         const gas = a.u64(4, "gas");
-        const index = logic.promiseBatchCreate(accountId);
-        logic.actionFunctionCall(index, method, args, amount, gas);
+        const index = logic.promiseBatchCreate(utf8Name(accountId));
+        logic.actionFunctionCall(index, utf8Name(method), args, amount, gas);
         return big(index);
       },
       true,
@@ -171,8 +257,8 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, newUint8Array: Qu
         const args = a.bytes(3, "arguments");
         const amount = a.u128(4);
         const gas = a.u64(5, "gas");
-        const index = logic.promiseBatchThen(promise, accountId);
-        logic.actionFunctionCall(index, method, args, amount, gas);
+        const index = logic.promiseBatchThen(promise, utf8Name(accountId));
+        logic.actionFunctionCall(index, utf8Name(method), args, amount, gas);
         return big(index);
       },
       true,
@@ -185,9 +271,9 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, newUint8Array: Qu
       },
       true,
     ],
-    promise_batch_create: [(a, logic) => big(logic.promiseBatchCreate(a.str(0))), true],
+    promise_batch_create: [(a, logic) => big(logic.promiseBatchCreate(utf8Name(a.str(0)))), true],
     promise_batch_then: [
-      (a, logic) => big(logic.promiseBatchThen(a.u64(0, "promise_index"), a.str(1))),
+      (a, logic) => big(logic.promiseBatchThen(a.u64(0, "promise_index"), utf8Name(a.str(1)))),
       true,
     ],
     promise_batch_action_create_account: [
@@ -201,7 +287,9 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, newUint8Array: Qu
     promise_batch_action_function_call: [
       (a, logic) => {
         const promise = a.u64(0, "promise_index");
-        logic.actionFunctionCall(promise, a.str(1), a.bytes(2, "arguments"), a.u128(3), a.u64(4, "gas"));
+        const method = a.str(1);
+        const args = a.bytes(2, "arguments");
+        logic.actionFunctionCall(promise, utf8Name(method), args, a.u128(3), a.u64(4, "gas"));
       },
       true,
     ],
@@ -227,8 +315,8 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, newUint8Array: Qu
         const publicKey = a.bytes(1, "public_key");
         const nonce = a.u64(2, "nonce");
         const allowance = a.u128(3, "allowance");
-        const receiverId = a.str(4);
-        const methods = a.str(5);
+        const receiverId = utf8Name(a.str(4));
+        const methods = utf8Name(a.str(5));
         logic.actionAddKey(promise, publicKey, {
           nonce,
           permission: {
@@ -245,15 +333,24 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, newUint8Array: Qu
       true,
     ],
     promise_batch_action_delete_account: [
-      (a, logic) => void logic.actionDeleteAccount(a.u64(0, "promise_index"), a.str(1)),
+      (a, logic) => void logic.actionDeleteAccount(a.u64(0, "promise_index"), utf8Name(a.str(1))),
       true,
     ],
     promise_batch_action_function_call_weight: [
       (a, logic) => {
         const promise = a.u64(0, "promise_index");
         const method = a.str(1);
-        const args = a.bytes(2, "arguments");
-        logic.actionFunctionCall(promise, method, args, a.u128(3), a.u64(4, "gas"), a.u64(5, "weight"));
+        // builder.c reads these arguments with JS_ToCStringLenRaw, not as a Uint8Array: near-sdk-js's
+        // own Uint8Array becomes its toString ("123,34,…") on chain, and so it does here.
+        const args = toRawLatin1(a.str(2));
+        logic.actionFunctionCall(
+          promise,
+          utf8Name(method),
+          args,
+          a.u128(3),
+          a.u64(4, "gas"),
+          a.u64(5, "weight"),
+        );
       },
       true,
     ],
@@ -269,7 +366,7 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, newUint8Array: Qu
     storage_has_key: [(a, logic) => big(logic.storageHasKey(a.bytes(0, "key")))],
     validator_stake: [
       (a, logic) => {
-        a.str(0);
+        utf8Name(a.str(0));
         logic.gas.burn(COST.validator_stake_base);
         return big(0n);
       },
@@ -286,21 +383,11 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, newUint8Array: Qu
   };
 
   // Builder helpers: conversions only, no NEAR host call behind them (so no gas, no view check).
-  const helpers: Record<string, Impl> = {
-    latin1_string_to_uint8array: (a) => {
-      const s = a.str(0);
-      const out = new Uint8Array(s.length);
-      for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
-      return u8(out);
-    },
-    utf8_string_to_uint8array: (a) => u8(utf8Encoder.encode(a.str(0))),
-    uint8array_to_latin1_string: (a) => {
-      const bytes = a.bytes(0, "");
-      let s = "";
-      for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode(...bytes.subarray(i, i + 8192));
-      return vm.newString(s);
-    },
-    uint8array_to_utf8_string: (a) => vm.newString(lenientUtf8.decode(a.bytes(0, ""))),
+  const conversions: Record<string, Impl> = {
+    latin1_string_to_uint8array: (a) => u8(toRawLatin1(a.str(0))),
+    utf8_string_to_uint8array: (a) => u8(a.cString(0)),
+    uint8array_to_latin1_string: (a) => strings.create(fromRawLatin1(a.bytes(0, ""))),
+    uint8array_to_utf8_string: (a) => strings.create(fromCString(a.bytes(0, ""))),
   };
 
   const call = (name: string, impl: Impl, viewProhibited: boolean | undefined, isHost: boolean) =>
@@ -311,7 +398,7 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, newUint8Array: Qu
           const logic = slot.logic;
           if (isHost) logic.enter(name, viewProhibited);
           else if (logic.fatal) throw logic.fatal;
-          return impl(new Args(vm, handles), logic) ?? undefined;
+          return impl(new Args(vm, strings, handles), logic) ?? undefined;
         } catch (e) {
           if (e instanceof OutsideCallError) return { error: vm.newError(e.message) };
           if (e instanceof ArgTypeError)
@@ -332,7 +419,7 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, newUint8Array: Qu
     vm.setProp(env, name, fn);
     fn.dispose();
   }
-  for (const [name, impl] of Object.entries(helpers)) {
+  for (const [name, impl] of Object.entries(conversions)) {
     const fn = call(name, impl, false, false);
     vm.setProp(env, name, fn);
     fn.dispose();

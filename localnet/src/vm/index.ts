@@ -175,17 +175,17 @@ function execute(
   }
   try {
     if (loaded.error) {
-      const failure = fatalOrPanic(vm, logic, loaded.error);
+      const failure = fatalOrPanic(vm, logic, loaded.error, loaded.helpers);
       loaded.error.dispose();
       return failure;
     }
     try {
-      return invokeMethod(vm, loaded.exports, logic, slot, methodName);
+      return invokeMethod(vm, loaded, logic, slot, methodName);
     } finally {
       loaded.exports.dispose();
     }
   } finally {
-    loaded.factory.dispose();
+    loaded.helpers.dispose();
   }
 }
 

@@ -3,7 +3,10 @@
 // It evaluates to a setup function taking two host functions, which stay private to the closures
 // below (no global reaches them). They read the *current* call's block, so a context kept in a
 // snapshot across calls still sees each call's own timestamp and seed. The setup function returns
-// a Uint8Array factory the host needs and leaves no other global behind.
+// the helpers the host needs (env-bindings.ts) and leaves no other global behind: a Uint8Array
+// factory carrying `quote` (JSON of ToString(v), the lossless way out of the VM for a string) and
+// `unquote` (JSON.parse, the way in), bound to the original JSON so that contract code replacing
+// globals cannot reach them or change what they do.
 
 /** `blockNowMs()` and `blockSeedWord(i)` are host functions; Math.random seeds itself on first use. */
 export const PRELUDE_SOURCE = `(function setup(blockNowMs, blockSeedWord) {
@@ -29,7 +32,11 @@ export const PRELUDE_SOURCE = `(function setup(blockNowMs, blockSeedWord) {
     c = (c + t) | 0;
     return (t >>> 0) / 4294967296;
   };
-  return (buffer) => new Uint8Array(buffer);
+  const { stringify, parse } = JSON;
+  const helpers = (buffer) => new Uint8Array(buffer);
+  helpers.quote = (v) => stringify(\`\${v}\`);
+  helpers.unquote = (json) => parse(json);
+  return helpers;
 })`;
 
 export function seedWords(seed: Uint8Array): [number, number, number, number] {

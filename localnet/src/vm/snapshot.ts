@@ -65,6 +65,8 @@ interface ContractImage {
   readonly runtime: QuickJSRuntime;
   readonly vm: QuickJSContext;
   readonly exports: QuickJSHandle;
+  /** The prelude's helpers `env` uses (contract-module.ts loadContract). */
+  readonly helpers: QuickJSHandle;
   readonly internals: Internals;
   /** Linear memory from address 0 up to (page-rounded) its last non-zero byte. */
   readonly memory: Uint8Array;
@@ -134,7 +136,7 @@ export class SnapshotEngine {
     registry.setContextCallbacks(ctxPointer, image.internals.contextCallbacks);
     this.slot.begin(logic);
     try {
-      return invokeMethod(image.vm, image.exports, logic, this.slot, methodName);
+      return invokeMethod(image.vm, image, logic, this.slot, methodName);
     } finally {
       this.slot.end();
       if (this.wasmMemory.buffer.byteLength > MAX_WASM_MEMORY) this.retired = true;
@@ -177,6 +179,7 @@ export class SnapshotEngine {
         runtime,
         vm,
         exports: loaded.exports,
+        helpers: loaded.helpers,
         internals,
         memory: copyUsed(this.view()),
         loadTicks: slot.ticksOutsideCall,
