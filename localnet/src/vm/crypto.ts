@@ -1,5 +1,5 @@
 // Hash and signature host functions with nearcore's input conventions.
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey, verify } from "node:crypto";
 import { bn254 } from "@noble/curves/bn254.js";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { ripemd160 as nobleRipemd160 } from "@noble/hashes/legacy.js";
@@ -11,6 +11,25 @@ export const sha256 = (data: Uint8Array): Uint8Array =>
 export const keccak256 = (data: Uint8Array): Uint8Array => keccak_256(data);
 export const keccak512 = (data: Uint8Array): Uint8Array => keccak_512(data);
 export const ripemd160 = (data: Uint8Array): Uint8Array => nobleRipemd160(data);
+
+// DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32 key bytes follow.
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+
+/** 64-byte signature, 32-byte key (lengths checked by the caller); false for any invalid input. */
+export function ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  // nearcore keeps ed25519-dalek 1's sanity check on the signature's last byte.
+  if (((signature[63] as number) & 0b1110_0000) !== 0) return false;
+  try {
+    const key = createPublicKey({
+      key: Buffer.concat([ED25519_SPKI_PREFIX, publicKey]),
+      format: "der",
+      type: "spki",
+    });
+    return verify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}
 
 const SECP256K1_N = secp256k1.Point.CURVE().n;
 const HALF_N = SECP256K1_N >> 1n;

@@ -230,7 +230,14 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, helpers: QuickJSH
         return big(logic.ecrecover(hash, sig, a.u64(2, "v"), a.u64(3, "malleability_flag"), a.u64(4)));
       },
     ],
-    value_return: [(a, logic) => void logic.valueReturn(a.bytes(0, "value"))],
+    value_return: [
+      (a, logic) => {
+        // builder.c hands nearcore a pointer into WASM memory, which nearcore reads (and charges).
+        const value = a.bytes(0, "value");
+        logic.gas.burn(COST.read_memory_base + COST.read_memory_byte * BigInt(value.length));
+        logic.valueReturn(value);
+      },
+    ],
     panic: [(a, logic) => (a.length >= 1 ? logic.panicUtf8(a.cString(0)) : logic.panicUtf8Explicit())],
     panic_utf8: [(a, logic) => logic.panicUtf8(a.bytes(0, "message"))],
     log: [(a, logic) => void logic.logUtf8(a.cString(0))],

@@ -65,6 +65,14 @@ function hostErrorDisplay(kind: string, d: HostErrorData = {}): string {
       return `The number of promises within a FunctionCall ${d.number_of_promises} exceeds the limit ${d.limit}`;
     case "ECRecoverError":
       return `ECDSA recover error: ${d.msg}`;
+    case "MemoryAccessViolation":
+      return "Accessed memory outside the bounds.";
+    case "EmptyMethodName":
+      return "Tried to call an empty method name.";
+    case "ContractSizeExceeded":
+      return `The size of a contract code in DeployContract action ${d.size} exceeds the limit ${d.limit}`;
+    case "Ed25519VerifyInvalidInput":
+      return `ED25519 signature verification error: ${d.msg}`;
     case "AltBn128InvalidInput":
       return `AltBn128 invalid input: ${d.msg}`;
     default:
@@ -109,6 +117,41 @@ export const codeDoesNotExist = (accountId: string): VmFailure => ({
 export const compileFailure = (msg: string): VmFailure => ({
   functionCallError: { CompilationError: { WasmerCompileError: { msg } } },
   message: `CompilationError(WasmerCompileError { msg: ${JSON.stringify(msg)} })`,
+});
+
+export const methodInvalidSignature = (): VmFailure => ({
+  functionCallError: { MethodResolveError: "MethodInvalidSignature" },
+  message: "MethodResolveError(MethodInvalidSignature)",
+});
+
+/** nearcore's PrepareError kinds (contract preparation, see wasm/prepare.ts). */
+export const prepareFailure = (kind: string): VmFailure => ({
+  functionCallError: { CompilationError: { PrepareError: kind } },
+  message: `CompilationError(PrepareError(${kind}))`,
+});
+
+export const linkFailure = (msg: string): VmFailure => ({
+  functionCallError: { LinkError: { msg } },
+  message: `LinkError { msg: ${JSON.stringify(msg)} }`,
+});
+
+const WASM_TRAPS = {
+  Unreachable: "An `unreachable` opcode was executed.",
+  IncorrectCallIndirectSignature: "Call indirect incorrect signature trap.",
+  MemoryOutOfBounds: "Memory out of bounds trap.",
+  CallIndirectOOB: "Call indirect out of bounds trap.",
+  IllegalArithmetic: "An arithmetic exception, e.g. divided by zero.",
+  IndirectCallToNull: "Indirect call to null.",
+  StackOverflow: "Stack overflow.",
+  GenericTrap: "Generic trap.",
+} as const;
+
+export type WasmTrapKind = keyof typeof WASM_TRAPS;
+
+/** Like host errors, traps reach the outcome as `ExecutionError: <Display>`. */
+export const wasmTrap = (kind: WasmTrapKind): VmFailure => ({
+  functionCallError: { ExecutionError: `WebAssembly trap: ${WASM_TRAPS[kind]}` },
+  message: `WasmTrap(${kind})`,
 });
 
 /** A bug on localnet's side (not the contract's): reported as a panic so the chain keeps going. */

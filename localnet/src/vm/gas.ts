@@ -1,5 +1,6 @@
-// Gas estimation (see localnet/README.md "Gas"). Host-function costs are nearcore's runtime
-// parameters; the QuickJS interpreter's own work is approximated per interrupt-handler tick.
+// Gas (see localnet/README.md "Gas"). Host-function and WASM costs are nearcore's runtime parameters
+// (parameters.yaml as of protocol 73); the JS bundle path approximates the QuickJS interpreter's own
+// work per interrupt-handler tick, the WASM path counts instructions (wasm/instrument.ts).
 import { HostError } from "./errors.js";
 
 export const TGAS = 1_000_000_000_000n;
@@ -15,8 +16,11 @@ export const LOAD_PER_CODE_BYTE = 20_000_000n;
  */
 export const GAS_PER_INTERRUPT_TICK = 400_000_000_000n;
 
-// nearcore ext costs (runtime parameters, protocol 7x).
+// nearcore wasm_* costs (runtime parameters, protocol 7x).
 export const COST = {
+  regular_op: 822_756n,
+  contract_loading_base: 35_445_963n,
+  contract_loading_bytes: 216_750n,
   base: 264_768_111n,
   read_register_base: 2_517_165_186n,
   read_register_byte: 98_562n,
@@ -24,6 +28,8 @@ export const COST = {
   write_register_byte: 3_801_564n,
   read_memory_base: 2_609_863_200n,
   read_memory_byte: 3_801_333n,
+  write_memory_base: 2_803_794_861n,
+  write_memory_byte: 2_723_772n,
   utf8_decoding_base: 3_111_779_061n,
   utf8_decoding_byte: 291_580_479n,
   utf16_decoding_base: 3_543_313_050n,
@@ -51,6 +57,8 @@ export const COST = {
   ripemd160_base: 853_675_086n,
   ripemd160_block: 680_107_584n,
   ecrecover_base: 278_821_988_457n,
+  ed25519_verify_base: 210_000_000_000n,
+  ed25519_verify_byte: 9_000_000n,
   promise_and_base: 1_465_013_400n,
   promise_and_per_promise: 5_452_176n,
   promise_return: 560_152_386n,
@@ -111,6 +119,14 @@ export class GasCounter {
 
   remaining(): bigint {
     return this.prepaid - this.used;
+  }
+
+  /** What can still be burnt before either limit is passed. */
+  burnable(): bigint {
+    const byLimit = this.burnLimit - this.burnt;
+    const byPrepaid = this.prepaid - this.used;
+    // biome-ignore lint/complexity/useMathMinMax: Math.min does not take BigInts
+    return byLimit < byPrepaid ? byLimit : byPrepaid;
   }
 
   /** nearcore burns everything that was available when gas runs out. */

@@ -1,5 +1,6 @@
-// localnet's contract runtime: runs near-sdk-js JS bundles in QuickJS, one fresh realm per call —
-// restored from a per-contract memory snapshot (snapshot.ts) or, as a fallback, a fresh context.
+// localnet's contract runtime. WASM contracts (what a chain runs) go to wasm/runtime.ts; near-sdk-js
+// JS bundles (localnet's fast mode) run in QuickJS, one fresh realm per call — restored from a
+// per-contract memory snapshot (snapshot.ts) or, as a fallback, a fresh context.
 import {
   newQuickJSWASMModule,
   type QuickJSContext,
@@ -10,7 +11,6 @@ import { CallSlot } from "./call-slot.js";
 import { fatalOrPanic, invokeMethod, loadContract } from "./contract-module.js";
 import {
   codeDoesNotExist,
-  compileFailure,
   HostError,
   hostFailure,
   InternalVmError,
@@ -19,13 +19,15 @@ import {
 } from "./errors.js";
 import { GAS_PER_INTERRUPT_TICK, LOAD_BASE, LOAD_PER_CODE_BYTE } from "./gas.js";
 import { VMLogic } from "./logic.js";
+import { outcome } from "./outcome.js";
 import { SnapshotEngine } from "./snapshot.js";
 import type { ContractRuntime, RunRequest, VMOutcome } from "./types.js";
+import { isWasm } from "./wasm/binary.js";
+import { WasmRuntime } from "./wasm/runtime.js";
 
 export { STORAGE_RECORD_OVERHEAD } from "./logic.js";
 export type * from "./types.js";
 
-const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const MEMORY_LIMIT = 512 * 1024 * 1024;
 const STACK_LIMIT = 1024 * 1024;
 const LIMITS = { memoryLimitBytes: MEMORY_LIMIT, maxStackSizeBytes: STACK_LIMIT };
@@ -50,6 +52,7 @@ export function createContractRuntime(): ContractRuntime {
 
 /** createContractRuntime with knobs for tests and benchmarks. */
 export function createContractRuntimeWithOptions(options: RuntimeOptions): ContractRuntime {
+  const wasm = new WasmRuntime();
   let runtime: QuickJSRuntime | undefined;
   let calls = 0;
   const sources = new Map<string, string>();
@@ -117,6 +120,7 @@ export function createContractRuntimeWithOptions(options: RuntimeOptions): Contr
 
   return {
     run(req: RunRequest): VMOutcome {
+      if (isWasm(req.code)) return wasm.run(req);
       const logic = new VMLogic(req.context, req.storage);
       const early = precheck(req);
       if (early) return outcome(logic, early);
@@ -151,9 +155,6 @@ export function createContractRuntimeWithOptions(options: RuntimeOptions): Contr
 
 function precheck(req: RunRequest): VmFailure | undefined {
   if (req.code.length === 0) return codeDoesNotExist(req.context.currentAccountId);
-  if (WASM_MAGIC.every((b, i) => req.code[i] === b)) {
-    return compileFailure("localnet runs near-sdk-js JS bundles only; WASM contracts are not supported yet");
-  }
   if (req.methodName.length === 0) return methodEmptyName();
   return undefined;
 }
@@ -187,32 +188,4 @@ function execute(
   } finally {
     loaded.helpers.dispose();
   }
-}
-
-function outcome(logic: VMLogic, failure: VmFailure | undefined): VMOutcome {
-  const base = {
-    logs: logic.logs,
-    gasBurnt: logic.gas.burnt,
-    gasUsed: logic.gas.used,
-  };
-  if (failure) {
-    // nearcore drops everything a failed call produced except logs and gas.
-    return {
-      ...base,
-      returnData: { kind: "None" },
-      balance: logic.context.accountBalance,
-      storageUsage: logic.context.storageUsage,
-      receipts: [],
-      stateChanges: [],
-      error: failure,
-    };
-  }
-  return {
-    ...base,
-    returnData: logic.returnData,
-    balance: logic.balance,
-    storageUsage: logic.storageUsage,
-    receipts: logic.receipts,
-    stateChanges: logic.stateChanges,
-  };
 }

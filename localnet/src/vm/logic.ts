@@ -33,6 +33,7 @@ const LIMITS = {
   maxTotalLog: 16 * 1024,
   maxReturnedData: 4 * 1024 * 1024,
   maxPromises: 5000,
+  maxContractSize: 4 * 1024 * 1024,
 };
 
 type PromiseEntry = { receiptIndex: number } | { joined: number[] };
@@ -152,15 +153,24 @@ export class VMLogic {
   }
 
   logUtf16(bytes: Uint8Array): void {
+    this.log(this.decodeUtf16(bytes), bytes.length);
+  }
+
+  private decodeUtf16(bytes: Uint8Array): string {
     this.gas.burn(COST.utf16_decoding_base + COST.utf16_decoding_byte * BigInt(bytes.length));
     if (bytes.length % 2 !== 0) throw new HostError("BadUTF16");
-    let text: string;
     try {
-      text = utf16Decoder.decode(bytes);
+      return utf16Decoder.decode(bytes);
     } catch {
       throw new HostError("BadUTF16");
     }
-    this.log(text, bytes.length);
+  }
+
+  /** AssemblyScript's abort: logged as "ABORT: …", then a panic with the same text. */
+  abort(message: Uint8Array, filename: Uint8Array, line: number, col: number): never {
+    const text = `${this.decodeUtf16(message)}, filename: "${this.decodeUtf16(filename)}" line: ${line} col: ${col}`;
+    this.log(`ABORT: ${text}`, Buffer.byteLength(text));
+    throw guestPanic(text);
   }
 
   panicUtf8(bytes: Uint8Array): never {
@@ -172,8 +182,8 @@ export class VMLogic {
     throw guestPanic("explicit guest panic");
   }
 
+  /** The bytes were read from guest memory by the caller, which charged for it. */
   valueReturn(value: Uint8Array): void {
-    this.gas.burn(COST.read_memory_base + COST.read_memory_byte * BigInt(value.length));
     if (value.length > LIMITS.maxReturnedData) {
       throw new HostError("ReturnedValueLengthExceeded", {
         length: value.length,
@@ -190,6 +200,15 @@ export class VMLogic {
       this.gas.burn(COST.ripemd160_base + COST.ripemd160_block * ((n + 9n + 63n) / 64n));
     else this.gas.burn(COST[`${kind}_base`] + COST[`${kind}_byte`] * n);
     this.writeRegister(register, HASHES[kind](data));
+  }
+
+  ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): bigint {
+    this.gas.burn(COST.ed25519_verify_base + COST.ed25519_verify_byte * BigInt(message.length));
+    if (signature.length !== 64)
+      throw new HostError("Ed25519VerifyInvalidInput", { msg: "invalid signature length" });
+    if (publicKey.length !== 32)
+      throw new HostError("Ed25519VerifyInvalidInput", { msg: "invalid public key length" });
+    return crypto.ed25519Verify(signature, message, publicKey) ? 1n : 0n;
   }
 
   ecrecover(hash: Uint8Array, sig: Uint8Array, v: bigint, flag: bigint, register: bigint): bigint {
@@ -353,6 +372,9 @@ export class VMLogic {
 
   actionDeployContract(index: bigint, code: Uint8Array): void {
     const receipt = this.receiptOf(index);
+    if (code.length > LIMITS.maxContractSize) {
+      throw new HostError("ContractSizeExceeded", { size: code.length, limit: LIMITS.maxContractSize });
+    }
     this.gas.burn(COST.deploy_contract_base + COST.deploy_contract_byte * BigInt(code.length));
     receipt.actions.push({ type: "DeployContract", code: code.slice() });
   }
