@@ -32,6 +32,8 @@ export interface SignedTransaction {
   signatureKeyType: number;
   signature: Uint8Array;
   priorityFee?: bigint;
+  /** Borsh size of the signed transaction (nearcore's max_transaction_size applies to it). */
+  size: number;
 }
 
 function readPublicKey(r: BorshReader): string {
@@ -128,6 +130,7 @@ export function decodeSignedTransaction(bytes: Uint8Array): SignedTransaction {
     signatureKeyType,
     signature,
     priorityFee,
+    size: bytes.length,
   };
 }
 

@@ -4,7 +4,9 @@ import type { BlockStore } from "./blocks.js";
 import {
   ACCESS_KEY_NONCE_RANGE_MULTIPLIER,
   GAS_PRICE,
+  MAX_CONTRACT_SIZE,
   MAX_TOTAL_PREPAID_GAS,
+  MAX_TRANSACTION_SIZE,
   TRANSACTION_VALIDITY_PERIOD,
 } from "./config.js";
 import { InvalidTransaction, invalidAccessKey } from "./errors.js";
@@ -32,7 +34,17 @@ export function checkSignature(tx: SignedTransaction): void {
 }
 
 function validateActions(tx: SignedTransaction): void {
+  if (tx.size > MAX_TRANSACTION_SIZE) {
+    throw new InvalidTransaction({
+      TransactionSizeExceeded: { size: tx.size, limit: MAX_TRANSACTION_SIZE },
+    });
+  }
   tx.actions.forEach((action, i) => {
+    if (action.type === "DeployContract" && action.code.length > MAX_CONTRACT_SIZE) {
+      throw new InvalidTransaction({
+        ActionsValidation: { ContractSizeExceeded: { size: action.code.length, limit: MAX_CONTRACT_SIZE } },
+      });
+    }
     if (action.type === "DeleteAccount" && i !== tx.actions.length - 1) {
       throw new InvalidTransaction({ ActionsValidation: "DeleteActionMustBeFinal" });
     }
