@@ -118,7 +118,7 @@ for (const [path, runtime] of [
 
   test(`${path}: u64 arguments convert like JS_ToUint64Ext`, async (t) => {
     const c = await marshal();
-    const len = (id: string) => json(c.view("register_len", { id }));
+    const len = (id: string) => json(c.view("read_register_len", { id }));
     const u64max = `${2n ** 64n - 1n}`;
     t.is(len("n:5"), u64max, "an empty register has length u64::MAX");
     t.is(len("b:-1"), "throws TypeError: Expect Uint64 for register_id", "a negative BigInt is refused");

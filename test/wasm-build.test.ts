@@ -1,7 +1,7 @@
 // The offline WASM build (contracts/wasm/): the token's WASM imports only NEAR host functions, exports
 // every contract method, and really runs its bundle (a call through a minimal host reaches the
 // contract's JS); the verification and the toolchain lookup fail with a readable reason.
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import test from "ava";
 import { buildContract, projectRoot } from "../contracts/build.mjs";
@@ -75,6 +75,15 @@ test("verification refuses a WASI import and a missing method", (t) => {
   t.notThrows(() => verifyContractWasm(fine, { methods: [], allowedImports: nearHostFunctions }));
   t.throws(() => verifyContractWasm(fine, { methods: ["ft_transfer"], allowedImports: nearHostFunctions }), {
     message: /does not export ft_transfer/,
+  });
+});
+
+test("a method named like a NEAR host function is refused before compiling (its C function would clash)", async (t) => {
+  mkdirSync(bundleDir, { recursive: true });
+  const jsPath = join(bundleDir, "clash.js");
+  writeFileSync(jsPath, "export function register_len() {}\nexport function fine() {}\n");
+  await t.throwsAsync(buildWasmFromBundle({ projectRoot, jsPath, log: () => {} }), {
+    message: /register_len share a NEAR host function's name/,
   });
 });
 

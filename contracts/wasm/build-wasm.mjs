@@ -82,6 +82,12 @@ export async function buildWasmFromBundle({ projectRoot, jsPath, outPath, log = 
   const recipe = pipelineInputs(projectRoot);
   const methods = await exportedNames(jsPath);
   const { tools, tarball, tarHash, builderC, stubsC } = recipe;
+  // builder.c defines one C function per method beside the host functions it declares.
+  const clashes = methods.filter((m) => builderExterns(builderC).has(m));
+  if (clashes.length > 0)
+    throw new Error(
+      `contract method(s) ${clashes.join(", ")} share a NEAR host function's name: rename them`,
+    );
   const cache = join(projectRoot, "build", "wasm-cache");
   const key = sha256(recipe.key, methods, readFileSync(jsPath).toString("latin1"));
   const cached = join(cache, "contracts", `${key.slice(0, 24)}.wasm`);

@@ -76,7 +76,7 @@ export class Marshal {
 
   /** register_len on an empty register, with `id` as a Number ("n:…") or a BigInt ("b:…"). */
   @view({})
-  register_len({ id }: { id: string }): string {
+  read_register_len({ id }: { id: string }): string {
     try {
       return String(env.register_len(id.startsWith("b:") ? BigInt(id.slice(2)) : Number(id.slice(2))));
     } catch (e) {
