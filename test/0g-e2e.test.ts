@@ -137,7 +137,7 @@ test.serial("non-streaming completion: served by the 0G provider, billed its pri
   });
   t.is(res.choices[0]!.message.content, "Echo: one two three");
   t.is(res.model, "zg-echo", "the public model id, not the 0G model name");
-  t.deepEqual(res.usage, { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
+  t.deepEqual(res.usage, { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7, cost: "14" } as never);
 
   // The provider recorded exactly this answer: same chat id (its ZG-Res-Key), same usage, same fee.
   t.is(zg!.provider.served.length, served + 1);
@@ -182,10 +182,12 @@ test.serial("streaming completion: SSE from the 0G provider, usage chunk billed"
     usage = chunk.usage ?? usage;
   }
   t.is(text, "Echo: hello streaming world");
-  t.deepEqual(usage, { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 });
+  const { cost, ...reported } = usage as OpenAI.CompletionUsage & { cost?: string };
+  t.deepEqual(reported, { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9 });
   const record = zg!.provider.served.at(-1)!;
   t.deepEqual([...ids], [record.chatId], "every chunk carries the provider's chat id");
-  t.deepEqual(record.usage, usage);
+  t.deepEqual(record.usage, reported);
+  t.is(cost, priced(usage!).toString(), "usage.cost is the settled charge");
   const fee = 5n * zg!.inputPrice + 4n * zg!.outputPrice;
   t.is(record.fee, fee);
   expectedFees += fee;

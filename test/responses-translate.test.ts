@@ -15,7 +15,7 @@ const frame = {
 };
 
 test("request: string input, instructions, function tools, json_schema, max_output_tokens, reasoning", (t) => {
-  const { chat, echo } = toChatBody(
+  const { chat, echo, turns } = toChatBody(
     parseResponsesRequest({
       model: "m",
       instructions: "be brief",
@@ -37,6 +37,7 @@ test("request: string input, instructions, function tools, json_schema, max_outp
     { role: "system", content: "be brief" },
     { role: "user", content: "hi" },
   ]);
+  t.deepEqual(turns, [{ role: "user", content: "hi" }], "instructions are not part of the stored turns");
   t.deepEqual(chat["tools"], [
     {
       type: "function",

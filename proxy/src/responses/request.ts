@@ -228,6 +228,8 @@ function chatResponseFormat(format: Record<string, unknown> | undefined): unknow
 export interface Translated {
   /** The chat completions body (no `stream`: the caller sets it). */
   chat: Record<string, unknown> & { model: string; messages: ChatMessage[] };
+  /** The conversation so far without `instructions` (they are not carried over to a continuation). */
+  turns: ChatMessage[];
   echo: ResponseEcho;
 }
 
@@ -239,11 +241,11 @@ export function toChatBody(
   request: ResponsesRequest,
   options: { history?: ChatMessage[]; resolve?: (id: string) => Part | undefined } = {},
 ): Translated {
-  const messages: ChatMessage[] = [];
-  if (request.instructions) messages.push({ role: "system", content: request.instructions });
-  messages.push(...(options.history ?? []).filter((m) => m.role !== "system"));
-  messages.push(...inputMessages(request.input, options.resolve));
-  if (messages.length === 0) throw errors.badRequest("invalid request: input is empty", "input");
+  const turns = [...(options.history ?? []), ...inputMessages(request.input, options.resolve)];
+  if (turns.length === 0) throw errors.badRequest("invalid request: input is empty", "input");
+  const messages: ChatMessage[] = request.instructions
+    ? [{ role: "system", content: request.instructions }, ...turns]
+    : [...turns];
   const tools = chatTools(request.tools);
   const format = request.text?.format as Record<string, unknown> | undefined;
   const chat: Translated["chat"] = { model: request.model, messages };
@@ -261,6 +263,7 @@ export function toChatBody(
   set("user", request.user);
   return {
     chat,
+    turns,
     echo: {
       instructions: request.instructions ?? null,
       max_output_tokens: request.max_output_tokens ?? null,

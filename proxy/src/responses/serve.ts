@@ -90,9 +90,8 @@ export async function responsesCall(
   }
   const keep = (response: ResponseObject) => {
     if (!translated.echo.store || response.status === "failed") return;
-    const said = translated.chat.messages.filter((m) => m.role !== "system");
     const answer = assistantMessage(response.output);
-    ctx.responses.put(conversationId, answer ? [...said, answer] : said, response);
+    ctx.responses.put(conversationId, answer ? [...translated.turns, answer] : translated.turns, response);
   };
   return {
     stream,
