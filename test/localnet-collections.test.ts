@@ -1,22 +1,21 @@
 // near-sdk-js collections (UnorderedMap, UnorderedSet, Vector, LookupSet) and an NEP-171 ledger with
 // near-contract-standards' storage layout, on localnet: their keys hold NUL bytes, so before the host
 // boundary kept strings whole their entries collided (Vector index 256 overwrote index 0, every
-// owner's token set shared one index key). The same suite runs once per contract artifact.
+// owner's token set shared one index key). The same suite runs on the JS bundle and on the WASM.
 import { readFileSync } from "node:fs";
 import test from "ava";
 import { createContractRuntime, type VMOutcome } from "../localnet/src/vm/index.js";
-import { builtContract } from "./helpers/contracts.js";
+import { builtContract, contractWasm } from "./helpers/contracts.js";
 import { DeployedContract } from "./helpers/vm-harness.js";
 
 const runtime = createContractRuntime();
 const dec = new TextDecoder();
 
-/**
- * The artifacts the suite runs on. localnet runs the JS bundle today; the WASM built by
- * contracts/wasm/build-wasm.mjs (`contractWasm("collections")` from ./helpers/contracts.js) joins
- * this list once localnet executes WASM contracts.
- */
-const ARTIFACTS: [string, () => Promise<string>][] = [["js", () => builtContract("collections")]];
+/** The artifacts the suite runs on: the JS bundle and the WASM that would be deployed on chain. */
+const ARTIFACTS: [string, () => Promise<string>][] = [
+  ["js", () => builtContract("collections")],
+  ["wasm", () => contractWasm("collections")],
+];
 
 function json(out: VMOutcome): unknown {
   if (out.error) throw new Error(`call failed: ${out.error.message}`);

@@ -22,13 +22,15 @@ type Ret = QuickJSHandle | undefined | void;
 type Impl = (args: Args, logic: VMLogic) => Ret;
 
 /**
- * A string given to nearcore where it decodes UTF-8 (account ids, method names): builder.c passes
- * JS_ToCStringLen's bytes, which are not UTF-8 when the string has a lone surrogate.
+ * Strings nearcore decodes as UTF-8: builder.c passes JS_ToCStringLen's bytes, which are not UTF-8
+ * when the string has a lone surrogate. nearcore refuses such an account id with BadUTF8 (logic.rs
+ * read_and_parse_account_id) and such a method name with InvalidMethodName (receipt_manager.rs).
  */
-function utf8Name(s: string): string {
-  if (!isWellFormed(s)) throw new HostError("BadUTF8");
+function utf8Name(s: string, error: "BadUTF8" | "InvalidMethodName" = "BadUTF8"): string {
+  if (!isWellFormed(s)) throw new HostError(error);
   return s;
 }
+const methodName = (s: string) => utf8Name(s, "InvalidMethodName");
 
 /** Argument accessors for one host call, converting the way builder.c does. */
 class Args {
@@ -251,7 +253,7 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, helpers: QuickJSH
         const amount = a.u128(3);
         const gas = a.u64(4, "gas");
         const index = logic.promiseBatchCreate(utf8Name(accountId));
-        logic.actionFunctionCall(index, utf8Name(method), args, amount, gas);
+        logic.actionFunctionCall(index, methodName(method), args, amount, gas);
         return big(index);
       },
       true,
@@ -265,7 +267,7 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, helpers: QuickJSH
         const amount = a.u128(4);
         const gas = a.u64(5, "gas");
         const index = logic.promiseBatchThen(promise, utf8Name(accountId));
-        logic.actionFunctionCall(index, utf8Name(method), args, amount, gas);
+        logic.actionFunctionCall(index, methodName(method), args, amount, gas);
         return big(index);
       },
       true,
@@ -296,7 +298,7 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, helpers: QuickJSH
         const promise = a.u64(0, "promise_index");
         const method = a.str(1);
         const args = a.bytes(2, "arguments");
-        logic.actionFunctionCall(promise, utf8Name(method), args, a.u128(3), a.u64(4, "gas"));
+        logic.actionFunctionCall(promise, methodName(method), args, a.u128(3), a.u64(4, "gas"));
       },
       true,
     ],
@@ -323,7 +325,7 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, helpers: QuickJSH
         const nonce = a.u64(2, "nonce");
         const allowance = a.u128(3, "allowance");
         const receiverId = utf8Name(a.str(4));
-        const methods = utf8Name(a.str(5));
+        const methods = methodName(a.str(5));
         logic.actionAddKey(promise, publicKey, {
           nonce,
           permission: {
@@ -352,7 +354,7 @@ export function installEnv(vm: QuickJSContext, slot: CallSlot, helpers: QuickJSH
         const args = toRawLatin1(a.str(2));
         logic.actionFunctionCall(
           promise,
-          utf8Name(method),
+          methodName(method),
           args,
           a.u128(3),
           a.u64(4, "gas"),

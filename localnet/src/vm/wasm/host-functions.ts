@@ -36,7 +36,7 @@ const def = (params: number, returns: boolean, impl: Impl, viewProhibited = fals
 });
 const view = (params: number, returns: boolean, impl: Impl) => def(params, returns, impl, true);
 
-function text(bytes: Uint8Array, error: "InvalidAccountId" | "InvalidMethodName"): string {
+function text(bytes: Uint8Array, error: "BadUTF8" | "InvalidMethodName"): string {
   try {
     return utf8.decode(bytes);
   } catch {
@@ -44,7 +44,9 @@ function text(bytes: Uint8Array, error: "InvalidAccountId" | "InvalidMethodName"
   }
 }
 
-const accountId = (h: HostCall, len: bigint, ptr: bigint) => text(h.mem.bytes(ptr, len), "InvalidAccountId");
+// nearcore: an account id that is not UTF-8 is BadUTF8 (read_and_parse_account_id), a method name
+// InvalidMethodName (receipt_manager.rs).
+const accountId = (h: HostCall, len: bigint, ptr: bigint) => text(h.mem.bytes(ptr, len), "BadUTF8");
 const methodName = (h: HostCall, len: bigint, ptr: bigint) =>
   text(h.mem.bytes(ptr, len), "InvalidMethodName");
 
