@@ -18,6 +18,7 @@ import {
   openConversation,
   panics,
   randomWallet,
+  refundMessageFor,
   TOTAL_SUPPLY,
   type TokenContext,
   transfer,
@@ -41,12 +42,8 @@ async function setup(t: { context: TokenContext & { world?: World; signer: Walle
   return { world, signer };
 }
 
-const refundFor = (w: World, id: string, refund: bigint, receiver = w.alice.accountId) => ({
-  contract_id: w.token.accountId,
-  conversation_id: id,
-  receiver_id: receiver,
-  refund_amount: refund.toString(),
-});
+const refundFor = (w: World, id: string, refund: bigint, receiver?: string) =>
+  refundMessageFor(w, id, refund, receiver ? { receiver_id: receiver } : {});
 
 test.serial("seed scenario: open, refund part, balances and events", async (t) => {
   const { world: w, signer } = await setup(t);
@@ -62,17 +59,25 @@ test.serial("seed scenario: open, refund part, balances and events", async (t) =
     {
       standard: "ai_conversation",
       version: "1.0.0",
-      data: [{ conversation_id: id, receiver_id: w.alice.accountId, amount: "1000" }],
+      data: [{ conversation_id: id, receiver_id: w.alice.accountId, deposit: "1000" }],
     },
   );
   const open = await w.token.view<ConversationView>("view_ai_conversation", { conversation_id: id });
-  t.like(open, { conversation_id: id, receiver_id: w.alice.accountId, amount: "1000", status: "open" });
+  t.like(open, { conversation_id: id, receiver_id: w.alice.accountId, deposit: "1000", status: "open" });
   t.regex(open.created_at, /^[1-9][0-9]*$/);
+  const { conversation_expiry } = await w.token.view<{ conversation_expiry: { default_secs: number } }>(
+    "get_config",
+  );
+  t.is(
+    BigInt(open.expires_at) - BigInt(open.created_at),
+    BigInt(conversation_expiry.default_secs) * 10n ** 9n,
+    "expires after the default lifetime",
+  );
   t.false("refund_amount" in open);
   t.is(await balanceOf(w.token, w.alice), 9_000n);
   t.is(await balanceOf(w.token, w.token.accountId), 1000n, "escrow");
 
-  const signed = await signRefund(refundFor(w, id, 400n), signer);
+  const signed = await signRefund(await refundFor(w, id, 400n), signer);
   const refund = await w.alice.callRaw(w.token, "refund_unspent", { ...signed });
   t.true(refund.succeeded, JSON.stringify(refund.Failure));
   t.is(await balanceOf(w.token, w.alice), 9_400n);
@@ -102,7 +107,7 @@ test.serial("seed scenario: open, refund part, balances and events", async (t) =
   t.like(await w.token.view("view_ai_conversation", { conversation_id: id }), {
     status: "refunded",
     refund_amount: "400",
-    amount: "1000",
+    deposit: "1000",
   });
 });
 
@@ -113,8 +118,8 @@ test.serial(
     const second = randomWallet();
     await w.owner.call(w.token, "set_refund_signers", { signers: [signer.address, second.address] });
     const { id } = await openConversation(w, w.alice, 500n);
-    const signed = await signRefund(refundFor(w, id, 500n), second);
-    t.is(signed.refund_message, encodeRefundMessage(refundFor(w, id, 500n)));
+    const signed = await signRefund(await refundFor(w, id, 500n), second);
+    t.is(signed.refund_message, encodeRefundMessage(await refundFor(w, id, 500n)));
     t.is(refundSignerAddress(signed), second.address);
     // Anyone may submit it; the tokens still go to the conversation's receiver.
     await w.bob.call(w.token, "refund_unspent", { ...signed });
@@ -126,11 +131,11 @@ test.serial(
 test.serial("refund failures: other wallet, high-s, changed amount, other contract, replay", async (t) => {
   const { world: w, signer } = await setup(t);
   const { id } = await openConversation(w, w.alice, 1000n);
-  const good = await signRefund(refundFor(w, id, 100n), signer);
+  const good = await signRefund(await refundFor(w, id, 100n), signer);
   const submit = (args: { refund_message: string; signature: string }) =>
     w.alice.call(w.token, "refund_unspent", { ...args });
 
-  const other = await signRefund(refundFor(w, id, 100n), randomWallet());
+  const other = await signRefund(await refundFor(w, id, 100n), randomWallet());
   await panics(t, submit(other), "signature is not from a configured refund signer");
 
   // High-s twin of a valid signature: (r, n - s, v ^ 1) recovers the same key without the flag.
@@ -148,7 +153,7 @@ test.serial("refund failures: other wallet, high-s, changed amount, other contra
   );
 
   const elsewhere = await signRefund(
-    { ...refundFor(w, id, 100n), contract_id: "other-token.test.near" },
+    { ...(await refundFor(w, id, 100n)), contract_id: "other-token.test.near" },
     signer,
   );
   await panics(t, submit(elsewhere), "refund_message is for contract other-token.test.near");
@@ -164,14 +169,18 @@ test.serial("refund edge amounts: zero refund pays the operator, full refund pay
   await w.owner.call(w.token, "set_operator", { operator_id: w.bob.accountId });
   const a = await openConversation(w, w.alice, 300n);
   const b = await openConversation(w, w.alice, 200n);
-  await w.alice.call(w.token, "refund_unspent", { ...(await signRefund(refundFor(w, a.id, 0n), signer)) });
-  await w.alice.call(w.token, "refund_unspent", { ...(await signRefund(refundFor(w, b.id, 200n), signer)) });
+  await w.alice.call(w.token, "refund_unspent", {
+    ...(await signRefund(await refundFor(w, a.id, 0n), signer)),
+  });
+  await w.alice.call(w.token, "refund_unspent", {
+    ...(await signRefund(await refundFor(w, b.id, 200n), signer)),
+  });
   t.is(await balanceOf(w.token, w.bob), 300n);
   t.is(await balanceOf(w.token, w.alice), 9_700n);
   await panics(
     t,
     w.alice.call(w.token, "refund_unspent", {
-      ...(await signRefund(refundFor(w, a.id, 0n, w.bob.accountId), signer)),
+      ...(await signRefund(await refundFor(w, a.id, 0n, w.bob.accountId), signer)),
     }),
     "was already refunded",
   );
@@ -179,14 +188,17 @@ test.serial("refund edge amounts: zero refund pays the operator, full refund pay
   await panics(
     t,
     w.alice.call(w.token, "refund_unspent", {
-      ...(await signRefund(refundFor(w, c.id, 1n, w.bob.accountId), signer)),
+      ...(await signRefund(await refundFor(w, c.id, 1n, w.bob.accountId), signer)),
     }),
     "receiver_id does not match the conversation",
   );
   await panics(
     t,
     w.alice.call(w.token, "refund_unspent", {
-      ...(await signRefund(refundFor(w, conversationId(), 1n), signer)),
+      ...(await signRefund(
+        await refundMessageFor(w, conversationId(), 1n, { deposit: "1000", created_at: "1" }),
+        signer,
+      )),
     }),
     "not found",
   );
@@ -229,7 +241,7 @@ test.serial("start_ai_conversation: deposit, id and balance checks; excess depos
   await openConversation(w, w.alice, 10n);
   const paid = before - BigInt((await w.alice.accountView()).amount);
   t.true(paid <= maxDeposit + NEAR / 100n, `paid ${paid}, at most the storage plus gas`);
-  await panics(t, start({ conversation_id: w.conversations[0] }), "conversation_id already used");
+  await panics(t, start({ conversation_id: w.conversations[0] }), "was already used");
   t.is(await w.token.view("view_ai_conversation", { conversation_id: conversationId() }), null);
   t.is(await w.token.view("view_ai_conversation", { conversation_id: "nope" }), null);
 });

@@ -1,12 +1,13 @@
-// Threats T01–T07 (docs: SECURITY.md), each shown with an attack, not only the happy path.
+// Threats T01–T07 and T16 (docs: SECURITY.md), each shown with an attack, not only the happy path.
 import { readFileSync } from "node:fs";
-import anyTest, { type TestFn } from "ava";
+import anyTest, { type ExecutionContext, type TestFn } from "ava";
 
 import type { Wallet } from "ethers";
 import { signRefund } from "../wire/index.js";
 import {
   balanceOf,
   conversationId,
+  deployAndInit,
   deployToken,
   MAX_GAS,
   NEAR,
@@ -16,6 +17,7 @@ import {
   panics,
   randomWallet,
   receiverBundle,
+  refundMessageFor,
   registerAccount,
   TOTAL_SUPPLY,
   type TokenContext,
@@ -41,12 +43,8 @@ async function setup(t: { context: TokenContext & { worlds: World[] } }) {
   return { w: world, signer };
 }
 
-const message = (w: World, id: string, refund: string, receiver = w.alice.accountId) => ({
-  contract_id: w.token.accountId,
-  conversation_id: id,
-  receiver_id: receiver,
-  refund_amount: refund,
-});
+const message = (w: World, id: string, refund: string, receiver?: string) =>
+  refundMessageFor(w, id, refund, receiver ? { receiver_id: receiver } : {});
 
 /** Signs an arbitrary (possibly malformed) message exactly as the proxy would sign a good one. */
 async function signRaw(wallet: Wallet, refund_message: string) {
@@ -58,7 +56,7 @@ test.serial(
   async (t) => {
     const { w, signer } = await setup(t);
     const { id } = await openConversation(w, w.alice, 1000n);
-    const signed = await signRefund(message(w, id, "1000"), signer);
+    const signed = await signRefund(await message(w, id, "1000"), signer);
     await w.alice.call(w.token, "refund_unspent", { ...signed });
     await panics(t, w.alice.call(w.token, "refund_unspent", { ...signed }), "was already refunded");
     // The id is a tombstone: it cannot be opened again, so the old signature can never match a new escrow.
@@ -70,7 +68,7 @@ test.serial(
         { conversation_id: id, amount: "1000" },
         { attachedDeposit: NEAR / 10n },
       ),
-      "conversation_id already used",
+      "was already used",
     );
     await panics(t, w.alice.call(w.token, "refund_unspent", { ...signed }), "was already refunded");
     t.is(await balanceOf(w.token, w.alice), 10_000n, "refunded exactly once");
@@ -82,7 +80,7 @@ test.serial(
     await other.owner.call(other.token, "set_refund_signers", { signers: [signer.address] });
     await transfer(other, other.owner, other.alice, 5_000n);
     await openConversation(other, other.alice, 1000n, id);
-    const forFirst = await signRefund(message(w, id, "1000", other.alice.accountId), signer);
+    const forFirst = await signRefund(await message(w, id, "1000", other.alice.accountId), signer);
     await panics(
       t,
       other.alice.call(other.token, "refund_unspent", { ...forFirst }),
@@ -91,13 +89,91 @@ test.serial(
   },
 );
 
+/**
+ * Wipes the token account and deploys again at the same id (a wiped localnet, a deleted and recreated
+ * account): same owner, same refund signer, alice registered and funded again.
+ */
+async function redeploy(t: ExecutionContext<TokenContext & { worlds: World[] }>, w: World, signer: Wallet) {
+  const prefix = w.token.accountId.slice(0, -`.${t.context.root.accountId}`.length);
+  await w.token.delete(t.context.root.accountId);
+  const token = await t.context.root.createSubAccount(prefix, { initialBalance: 50n * NEAR });
+  t.is(token.accountId, w.token.accountId, "same account id");
+  const again = await deployAndInit(token, w.owner);
+  t.true(again.succeeded, JSON.stringify(again.Failure));
+  const world: World = { ...w, token, conversations: [] };
+  await w.owner.call(token, "set_refund_signers", { signers: [signer.address] });
+  await registerAccount(token, w.alice);
+  await transfer(world, w.owner, w.alice, 10_000n);
+  t.context.worlds = [world];
+  return world;
+}
+
+test.serial(
+  "T16 refund replay across deployments: a message signed before a redeploy at the same id never pays after it",
+  async (t) => {
+    const { w, signer } = await setup(t);
+    const { id } = await openConversation(w, w.alice, 5000n);
+    // The proxy signed "refund everything" for this escrow (the user never submitted it).
+    const before = await signRefund(await message(w, id, "5000"), signer);
+    const first = await w.token.view<{ deployment: string }>("get_config");
+
+    const w2 = await redeploy(t, w, signer);
+    // The attacker reuses the secret: same id, same deposit, served by the proxy, then replays.
+    await openConversation(w2, w2.alice, 5000n, id);
+    await panics(
+      t,
+      w2.alice.call(w2.token, "refund_unspent", { ...before }),
+      `refund_message is for deployment ${first.deployment}`,
+    );
+    t.is(await balanceOf(w2.token, w2.alice), 5_000n, "nothing paid");
+    t.not((await w2.token.view<{ deployment: string }>("get_config")).deployment, first.deployment);
+    t.like(await w2.token.view("view_ai_conversation", { conversation_id: id }), { status: "open" });
+    // The message the proxy signs for the escrow now on chain pays as usual.
+    await w2.alice.call(w2.token, "refund_unspent", {
+      ...(await signRefund(await message(w2, id, "14"), signer)),
+    });
+    t.is(await balanceOf(w2.token, w2.alice), 5_014n);
+  },
+);
+
+test.serial(
+  "T16 an earlier escrow's refund fails on a later escrow under the same id (deployment nonce restored)",
+  async (t) => {
+    const { w, signer } = await setup(t);
+    const { id } = await openConversation(w, w.alice, 5000n);
+    const before = await signRefund(await message(w, id, "5000"), signer);
+    const backup = (await w.token.viewStateRaw()).find(
+      (e) => Buffer.from(e.key, "base64").toString() === "STATE",
+    );
+    // Redeployed, then the operator restores its configuration from a backup of STATE: the
+    // deployment nonce is the old one again, the conversation records are gone.
+    const w2 = await redeploy(t, w, signer);
+    const restored = JSON.parse(Buffer.from(backup?.value ?? "", "base64").toString());
+    const current = JSON.parse(
+      Buffer.from(
+        (await w2.token.viewStateRaw()).find((e) => Buffer.from(e.key, "base64").toString() === "STATE")
+          ?.value ?? "",
+        "base64",
+      ).toString(),
+    );
+    await w2.token.patchState("STATE", JSON.stringify({ ...current, deployment: restored.deployment }));
+    t.is((await w2.token.view<{ deployment: string }>("get_config")).deployment, restored.deployment);
+
+    await openConversation(w2, w2.alice, 5000n, id);
+    await panics(t, w2.alice.call(w2.token, "refund_unspent", { ...before }), "names another escrow");
+    t.is(await balanceOf(w2.token, w2.alice), 5_000n, "nothing paid");
+  },
+);
+
 test.serial("T02 over-refund and malformed amounts panic and leave the escrow open", async (t) => {
   const { w, signer } = await setup(t);
   const { id } = await openConversation(w, w.alice, 1000n);
   await panics(
     t,
-    w.alice.call(w.token, "refund_unspent", { ...(await signRefund(message(w, id, "1001"), signer)) }),
-    "refund_amount 1001 exceeds the conversation amount 1000",
+    w.alice.call(w.token, "refund_unspent", {
+      ...(await signRaw(signer, JSON.stringify(await message(w, id, "1001")))),
+    }),
+    "refund_amount 1001 exceeds the conversation deposit 1000",
   );
   const bad: [string, string][] = [
     ["-1", "must be a U128 decimal string"],
@@ -109,12 +185,12 @@ test.serial("T02 over-refund and malformed amounts panic and leave the escrow op
     ["9".repeat(60), "must be a U128 decimal string"],
   ];
   for (const [amount, reason] of bad) {
-    const raw = JSON.stringify(message(w, id, amount));
+    const raw = JSON.stringify(await message(w, id, amount));
     await panics(t, w.alice.call(w.token, "refund_unspent", { ...(await signRaw(signer, raw)) }), reason);
   }
   t.like(await w.token.view("view_ai_conversation", { conversation_id: id }), {
     status: "open",
-    amount: "1000",
+    deposit: "1000",
   });
   t.is(await balanceOf(w.token, w.alice), 9_000n);
 });
@@ -125,11 +201,11 @@ test.serial(
     const { w, signer } = await setup(t);
     const { id } = await openConversation(w, w.alice, 1000n);
     const submit = (args: object) => w.alice.call(w.token, "refund_unspent", { ...args });
-    const good = await signRefund(message(w, id, "1000"), signer);
+    const good = await signRefund(await message(w, id, "1000"), signer);
 
     await panics(
       t,
-      submit(await signRefund(message(w, id, "1000"), randomWallet())),
+      submit(await signRefund(await message(w, id, "1000"), randomWallet())),
       "not from a configured refund signer",
     );
     // High-s: flip s to n - s and v.
@@ -158,22 +234,18 @@ test.serial(
     for (const [signature, reason] of malformedSignatures)
       await panics(t, submit({ ...good, signature }), reason);
 
-    const canonical = JSON.stringify(message(w, id, "1000"));
+    const full = await message(w, id, "1000");
+    const canonical = JSON.stringify(full);
+    const { receiver_id, ...rest } = full;
+    const { deployment: _, ...v1Keys } = full;
     const malformedMessages: [unknown, string][] = [
       ["not json", "not valid JSON"],
       ["null", "must be a JSON object"],
       [canonical.replace(/,/g, ", "), "must be canonical JSON"],
-      [JSON.stringify({ ...message(w, id, "1000"), extra: 1 }), "must be canonical JSON"],
-      [JSON.stringify({ ...message(w, id, "1000"), refund_amount: 1000 }), "must be strings"],
-      [
-        JSON.stringify({
-          receiver_id: w.alice.accountId,
-          contract_id: w.token.accountId,
-          conversation_id: id,
-          refund_amount: "1000",
-        }),
-        "must be canonical JSON",
-      ],
+      [JSON.stringify({ ...full, extra: 1 }), "must be canonical JSON"],
+      [JSON.stringify({ ...full, refund_amount: 1000 }), "must be strings"],
+      [JSON.stringify({ receiver_id, ...rest }), "must be canonical JSON"],
+      [JSON.stringify(v1Keys), "must be strings"],
       [{ object: true }, "refund_message must be a string"],
     ];
     for (const [refund_message, reason] of malformedMessages) {
@@ -188,7 +260,7 @@ test.serial(
     const next = randomWallet();
     await w.owner.call(w.token, "set_refund_signers", { signers: [next.address] });
     await panics(t, submit(good), "not from a configured refund signer");
-    await submit(await signRefund(message(w, id, "1000"), next));
+    await submit(await signRefund(await message(w, id, "1000"), next));
     t.is(await balanceOf(w.token, w.alice), 10_000n);
   },
 );

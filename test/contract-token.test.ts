@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import anyTest, { type TestFn } from "ava";
 import {
   balanceOf,
+  deployAndInit,
   deployToken,
   eventsOf,
   MAX_GAS,
@@ -15,7 +16,6 @@ import {
   registerAccount,
   TOTAL_SUPPLY,
   type TokenContext,
-  tokenBundle,
   transfer,
   useTokenWorker,
   type World,
@@ -37,12 +37,7 @@ async function world(
 test.serial("new mints the total supply to the owner and emits ft_mint", async (t) => {
   const owner = await newAccount(t.context.root, "owner");
   const token = await newAccount(t.context.root, "token", 50n * NEAR);
-  await token.deploy(readFileSync(await tokenBundle()));
-  const result = await owner.callRaw(token, "new", {
-    owner_id: owner.accountId,
-    total_supply: "1000",
-    metadata: METADATA,
-  });
+  const result = await deployAndInit(token, owner, 1000n);
   t.true(result.succeeded, JSON.stringify(result.Failure));
   t.deepEqual(eventsOf(result.logs), [
     {
@@ -54,23 +49,18 @@ test.serial("new mints the total supply to the owner and emits ft_mint", async (
   ]);
   t.is(await token.view("ft_total_supply"), "1000");
   t.is(await balanceOf(token, owner), 1000n);
+  t.regex((await token.view<{ deployment: string }>("get_config")).deployment, /^[0-9a-f]{32}$/);
   await panics(
     t,
-    owner.call(token, "new", { owner_id: owner.accountId, total_supply: "1", metadata: METADATA }),
+    token.call(token, "new", { owner_id: owner.accountId, total_supply: "1", metadata: METADATA }),
     "Contract already initialized",
   );
   // ft_balance_of(contract) is the open escrow: a supply minted to the contract itself would vanish.
   const selfOwned = await newAccount(t.context.root, "selfowned", 50n * NEAR);
-  await selfOwned.deploy(readFileSync(await tokenBundle()));
-  await panics(
-    t,
-    selfOwned.call(selfOwned, "new", {
-      owner_id: selfOwned.accountId,
-      total_supply: "1",
-      metadata: METADATA,
-    }),
-    "owner_id cannot be the token contract itself",
-  );
+  const refused = await deployAndInit(selfOwned, selfOwned, 1n);
+  t.true(refused.failed);
+  t.true(refused.receiptFailureMessagesContain("owner_id cannot be the token contract itself"));
+  t.is((await selfOwned.accountView()).code_hash, "11111111111111111111111111111111", "code rolled back");
   t.context.world = { root: t.context.root, token, owner, alice: owner, bob: owner, conversations: [] };
 });
 

@@ -14,6 +14,7 @@ import test from "ava";
 import { JsonRpcProvider } from "near-api-js";
 import type { Page } from "playwright-core";
 import { formatAmount } from "../web4/src/amount.js";
+import type { ConversationView } from "../wire/index.js";
 import { artifactPath, type LaunchedBrowser, launchChromium, requireChromium } from "./helpers/browser.js";
 import { freeStackPorts, type Stack, type StackPorts, startStack, stopAllStacks } from "./helpers/stack.js";
 
@@ -23,14 +24,6 @@ const BOB = "bob.test.near";
 const DECIMALS = 6;
 const AIC = 10n ** BigInt(DECIMALS);
 const WAIT = { timeout: 45_000 }; // generous: a loaded 2-core machine builds, runs localnet and Chromium
-
-interface ConversationView {
-  conversation_id: string;
-  receiver_id: string;
-  amount: string;
-  status: "open" | "refunded";
-  refund_amount?: string;
-}
 
 let home = "";
 let ports: StackPorts;
@@ -188,7 +181,7 @@ test.serial(
     const conv = await storedConversation(page, ALICE);
     t.truthy(conv, "the secret is kept in localStorage");
     const opened = await near.conversation(conv!.conversation_id);
-    t.like(opened, { receiver_id: ALICE, amount: (5n * AIC).toString(), status: "open" });
+    t.like(opened, { receiver_id: ALICE, deposit: (5n * AIC).toString(), status: "open" });
     t.is(await near.balance(ALICE), before - 5n * AIC);
     await waitText(page, "token-balance", `${fmt(before - 5n * AIC)} AIC`);
     await waitText(page, "usage-deposit", "5");
@@ -292,7 +285,6 @@ test.serial("a second start on the same home reuses state: every deploy step is 
     `account ${ALICE}`,
     `account ${BOB}`,
     "contract code",
-    "initialise",
     "refund signers",
     "token price",
     "web4 config",

@@ -1,8 +1,6 @@
-// Full integration on localnet: the real token contract (contracts/token/build/token.js), the
+// Full integration on localnet: the real token contract (as the test helpers deploy it), the
 // proxy's real NearChainClient (view_ai_conversation at finality final), the openai client, and
 // refund_unspent with the proxy's signature. The receiver must get exactly deposit - spent.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import test from "ava";
 import { Wallet } from "ethers";
 import type { NearAccount, Worker } from "near-workspaces";
@@ -11,12 +9,10 @@ import { conversationIdFromSecret } from "../proxy/src/auth.js";
 import { parseConfig } from "../proxy/src/config.js";
 import { createLogger } from "../proxy/src/logger.js";
 import { type RunningProxy, startProxy } from "../proxy/src/server.js";
-import { projectRoot } from "./helpers/localnet.js";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { newSecret } from "./helpers/proxy-process.js";
-import { balanceOf, initWorker, METADATA, NEAR, newAccount, registerAccount } from "./helpers/token.js";
+import { balanceOf, deployAndInit, initWorker, NEAR, newAccount, registerAccount } from "./helpers/token.js";
 
-const tokenJs = join(projectRoot, "contracts", "token", "build", "token.js");
 let worker: Worker | undefined;
 let proxy: RunningProxy | undefined;
 let mock: MockUpstream | undefined;
@@ -28,22 +24,13 @@ test.after.always(async () => {
 });
 
 test("proxy on localnet: open on chain, chat through the proxy, refund_unspent pays exactly deposit - spent", async (t) => {
-  if (!existsSync(tokenJs)) {
-    t.fail(`missing ${tokenJs}: run \`node contracts/build.mjs\` first`);
-    return;
-  }
   const ctx = await initWorker();
   worker = ctx.worker;
   const root: NearAccount = ctx.root;
   const owner = await newAccount(root, "owner");
   const alice = await newAccount(root, "alice");
   const token = await newAccount(root, "token", 50n * NEAR);
-  await token.deploy(readFileSync(tokenJs));
-  await owner.call(token, "new", {
-    owner_id: owner.accountId,
-    total_supply: "1000000000",
-    metadata: METADATA,
-  });
+  t.true((await deployAndInit(token, owner, 1_000_000_000n)).succeeded);
   await registerAccount(token, alice);
   await owner.call(
     token,
@@ -112,10 +99,16 @@ test("proxy on localnet: open on chain, chat through the proxy, refund_unspent p
       headers: { authorization: `Bearer ${secret}` },
     })
   ).json()) as { refund_message: string; signature: string };
-  t.like(JSON.parse(signed.refund_message), {
+  const onChain = await token.view<{ created_at: string }>("view_ai_conversation", {
+    conversation_id: conversationId,
+  });
+  t.deepEqual(JSON.parse(signed.refund_message), {
     contract_id: token.accountId,
+    deployment: (await token.view<{ deployment: string }>("get_config")).deployment,
     conversation_id: conversationId,
     receiver_id: alice.accountId,
+    deposit: deposit.toString(),
+    created_at: onChain.created_at,
     refund_amount: (deposit - spent).toString(),
   });
   const result = await alice.callRaw(token, "refund_unspent", signed);

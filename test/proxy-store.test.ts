@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
+import Database from "better-sqlite3";
 import { SqliteStore } from "../proxy/src/store/sqlite.js";
 import { storeContract } from "./helpers/store-suite.js";
 
@@ -28,6 +29,23 @@ test("sqlite file: the ledger survives reopening", async (t) => {
     ["r1"],
   );
   await b.dispose();
+});
+
+test("sqlite file: a ledger written before escrow v2 (no escrow columns) opens and keeps its rows", async (t) => {
+  const path = join(dir, "v1.sqlite");
+  const old = new Database(path);
+  old.exec(`CREATE TABLE conversations (id TEXT PRIMARY KEY, receiver_id TEXT NOT NULL, deposit TEXT NOT NULL,
+    spent TEXT NOT NULL DEFAULT '0', reserved TEXT NOT NULL DEFAULT '0', status TEXT NOT NULL DEFAULT 'open',
+    created_at INTEGER NOT NULL, refund_message TEXT, refund_signature TEXT)`);
+  old
+    .prepare("INSERT INTO conversations (id, receiver_id, deposit, spent, created_at) VALUES (?, ?, ?, ?, ?)")
+    .run("e".repeat(64), "x.near", "700", "30", 1);
+  old.close();
+  const store = new SqliteStore({ path });
+  const state = (await store.getConversation("e".repeat(64)))!;
+  t.like(state, { deposit: 700n, spent: 30n, status: "open" });
+  t.is(state.escrow, undefined, "unknown: the refund reads it from the chain");
+  await store.dispose();
 });
 
 test("sqlite file: two stores on one file (two processes) see each other's writes despite the cache", async (t) => {

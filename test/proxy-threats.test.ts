@@ -123,10 +123,14 @@ test("T09 spend after refund: refund waits for the in-flight stream, then serves
     t.is(await reading, "a b c d e f g h i j", "the in-flight stream completed");
     const message = JSON.parse(signed.refund_message);
     const expectedSpent = costOf(12, 10);
+    const onChain = tp.chain.conversations.get(message.conversation_id)!;
     t.deepEqual(message, {
       contract_id: "token.test.near",
+      deployment: tp.chain.deploymentNonce,
       conversation_id: message.conversation_id,
       receiver_id: "alice.test.near",
+      deposit: deposit.toString(),
+      created_at: onChain.created_at,
       refund_amount: (deposit - expectedSpent).toString(),
     });
     t.is(refundSignerAddress(signed), tp.signer.address);

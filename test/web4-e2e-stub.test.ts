@@ -90,8 +90,9 @@ class Stubs {
           ? {
               conversation_id: c.id,
               receiver_id: c.receiver,
-              amount: c.amount.toString(),
+              deposit: c.amount.toString(),
               created_at: "1",
+              expires_at: "2592000000000001",
               status: c.status,
               ...(c.refund !== undefined ? { refund_amount: c.refund.toString() } : {}),
             }
@@ -260,8 +261,11 @@ class Stubs {
       c.closed = true;
       const refund_message = JSON.stringify({
         contract_id: CONTRACT,
+        deployment: "0123456789abcdef0123456789abcdef",
         conversation_id: c.id,
         receiver_id: c.receiver,
+        deposit: c.amount.toString(),
+        created_at: "1",
         refund_amount: (c.amount - c.spent).toString(),
       });
       return json(200, {

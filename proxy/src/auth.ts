@@ -1,10 +1,10 @@
 // Bearer secret -> conversation id. The secret is never stored or logged; only its sha256 is.
-import { createHash } from "node:crypto";
+import { conversationIdOf } from "../../wire/index.js";
 import { errors } from "./errors.js";
 
-/** hex(sha256(secret)), the on-chain conversation_id. The secret is hashed as its UTF-8 bytes. */
+/** hex(sha256(utf8(secret))), the on-chain conversation_id (wire/ holds the one recipe). */
 export function conversationIdFromSecret(secret: string): string {
-  return createHash("sha256").update(secret, "utf8").digest("hex");
+  return conversationIdOf(secret);
 }
 
 /** Reads `Authorization: Bearer <secret>`; throws the OpenAI-shaped 401 when it is missing or empty. */

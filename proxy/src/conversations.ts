@@ -1,6 +1,6 @@
 // Conversation lookup: the store first, the chain on first sight (then the store is the truth, since
 // it knows what was spent). Concurrent first requests share one chain call.
-import { isConversationId, parseU128 } from "../../wire/index.js";
+import { isConversationId, parseTimestamp, parseU128 } from "../../wire/index.js";
 import { type ChainClient, ChainUnavailableError } from "./chain/types.js";
 import { errors } from "./errors.js";
 import type { ConversationState, ConversationStore } from "./store/types.js";
@@ -36,16 +36,21 @@ export class ConversationService {
     }
     if (!view || view.conversation_id !== conversationId) throw errors.unknownConversation();
     if (view.status !== "open") throw errors.conversationClosed();
-    let deposit: bigint;
+    let escrow: { deposit: bigint; created_at: bigint; expires_at: bigint };
     try {
-      deposit = parseU128(view.amount, "amount");
+      escrow = {
+        deposit: parseU128(view.deposit, "deposit"),
+        created_at: parseTimestamp(view.created_at, "created_at"),
+        expires_at: parseTimestamp(view.expires_at, "expires_at"),
+      };
     } catch {
-      throw errors.chainUnavailable();
+      throw errors.chainUnavailable(); // not an escrow v2 contract, or a broken RPC answer
     }
     return this.store.ensureConversation({
       conversation_id: conversationId,
       receiver_id: view.receiver_id,
-      deposit,
+      deposit: escrow.deposit,
+      escrow: { created_at: escrow.created_at, expires_at: escrow.expires_at },
     });
   }
 }

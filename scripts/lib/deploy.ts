@@ -1,9 +1,13 @@
 // Idempotent deployment of the token contract: every step first reads the chain, acts only when the
 // chain differs from what is wanted, and prints what it did. Used by `npm start` (localnet) and by
 // `npm run deploy` (testnet/mainnet), so both paths run the same code.
+// The code is never on chain uninitialised: DeployContract and `new` go in ONE transaction signed by
+// the contract account (the only account `new` accepts, T15). An upgrade of an initialised contract
+// is DeployContract + `migrate` in one transaction: the state stays, and a failing migration rolls
+// the code back with it.
 import { createHash } from "node:crypto";
 import bs58 from "bs58";
-import { type Account, type JsonRpcProvider, KeyPair, type KeyPairString } from "near-api-js";
+import { type Account, actions, type JsonRpcProvider, KeyPair, type KeyPairString } from "near-api-js";
 import { AccountDoesNotExistError } from "near-api-js/rpc-errors";
 import type { AssetSet } from "../../web4/bundle.js";
 import { chunkAssets } from "../web4-post.js";
@@ -43,6 +47,7 @@ export interface TokenDeployment {
 
 interface ContractConfig {
   owner_id: string;
+  deployment?: string;
   token_price: string;
   refund_signers: string[];
   web4: Partial<TokenDeployment["web4Config"]>;
@@ -82,24 +87,31 @@ export async function deployToken(d: TokenDeployment): Promise<void> {
   await step(log, "contract code", async () => {
     const { code_hash } = await d.provider.viewAccount({ accountId: contractId });
     const wanted = codeHash(d.code);
-    if (code_hash === wanted) return undefined;
-    await d.contract.deployContract(d.code);
-    return `deployed ${(d.code.length / 1024).toFixed(1)} KB (${wanted})`;
-  });
-
-  await step(log, "initialise", async () => {
-    if (await readConfig(d.provider, contractId)) return undefined;
-    await d.contract.callFunction({
-      contractId,
-      methodName: "new",
-      args: {
-        owner_id: owner.accountId,
-        total_supply: d.totalSupply,
-        metadata: d.metadata ?? DEFAULT_METADATA,
-      },
-      gas: GAS,
+    const size = `${(d.code.length / 1024).toFixed(1)} KB`;
+    const current = await readConfig(d.provider, contractId);
+    if (current) {
+      if (current.owner_id !== owner.accountId)
+        throw new Error(
+          `${contractId} is already initialised with owner ${current.owner_id}, not ${owner.accountId}: ` +
+            "pass that owner, or deploy to a fresh account if you did not initialise it yourself",
+        );
+      if (code_hash === wanted) return undefined;
+      await d.contract.signAndSendTransaction({
+        receiverId: contractId,
+        actions: [actions.deployContract(d.code), actions.functionCall("migrate", {}, GAS, 0n)],
+      });
+      return `upgraded to ${size} (${wanted}) with migrate in the same transaction; state kept`;
+    }
+    const args = {
+      owner_id: owner.accountId,
+      total_supply: d.totalSupply,
+      metadata: d.metadata ?? DEFAULT_METADATA,
+    };
+    await d.contract.signAndSendTransaction({
+      receiverId: contractId,
+      actions: [actions.deployContract(d.code), actions.functionCall("new", args, GAS, 0n)],
     });
-    return `new({owner_id: ${owner.accountId}, total_supply: ${d.totalSupply}})`;
+    return `deployed ${size} (${wanted}) and new({owner_id: ${owner.accountId}, total_supply: ${d.totalSupply}}) in one transaction`;
   });
 
   const config = await readConfig(d.provider, contractId);

@@ -183,4 +183,14 @@ export function storeContract(
       );
       t.deepEqual(await s.getRefund(cid), first);
     }));
+
+  test(`${label}: the escrow's chain times are kept with the conversation`, (t) =>
+    withStore(async (s) => {
+      const cid = id();
+      const escrow = { created_at: 1_796_000_000_000_000_000n, expires_at: 1_798_592_000_000_000_000n };
+      await s.ensureConversation({ conversation_id: cid, receiver_id: "a.near", deposit: 100n, escrow });
+      t.deepEqual((await s.getConversation(cid))?.escrow, escrow);
+      await s.reserve({ conversation_id: cid, reservation_id: rid(), amount: 10n, owner: rid() });
+      t.deepEqual((await s.closeConversation(cid))?.escrow, escrow, "kept through updates");
+    }));
 }

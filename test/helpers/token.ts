@@ -1,10 +1,12 @@
 // Shared set-up for the token contract suites: one near-workspaces Worker per test file (t.context),
 // a fresh token contract and fresh accounts per test, and the supply invariant read from raw state.
-import { createHash } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { ExecutionContext, TestFn } from "ava";
 import { Wallet } from "ethers";
 import { type NearAccount, Worker } from "near-workspaces";
+import { conversationIdFromSecret } from "../../proxy/src/auth.js";
+import type { ConversationView, RefundMessage } from "../../wire/index.js";
 import { deployableContract, deployableToken } from "./contracts.js";
 import { useLocalnet } from "./localnet.js";
 
@@ -73,6 +75,31 @@ export async function newAccount(
   return root.createSubAccount(unique(name), { initialBalance: balance });
 }
 
+/**
+ * DeployContract + `new` in one transaction signed by the token account itself (T15): there is no
+ * moment at which the code is on chain and uninitialised. Returns the transaction's result.
+ */
+export async function deployAndInit(
+  token: NearAccount,
+  owner: NearAccount | string,
+  supply: bigint = TOTAL_SUPPLY,
+  code?: Uint8Array,
+) {
+  return token
+    .batch(token)
+    .deployContract(code ?? readFileSync(await tokenBundle()))
+    .functionCall(
+      "new",
+      {
+        owner_id: typeof owner === "string" ? owner : owner.accountId,
+        total_supply: supply.toString(),
+        metadata: METADATA,
+      },
+      { gas: MAX_GAS },
+    )
+    .transact();
+}
+
 export async function deployToken(
   root: NearAccount,
   { register = true, supply = TOTAL_SUPPLY }: { register?: boolean; supply?: bigint } = {},
@@ -82,12 +109,8 @@ export async function deployToken(
   const alice = await newAccount(root, "alice");
   const bob = await newAccount(root, "bob");
   const token = await newAccount(root, "token", 50n * NEAR);
-  await token.deploy(readFileSync(await tokenBundle()));
-  await owner.call(token, "new", {
-    owner_id: owner.accountId,
-    total_supply: supply.toString(),
-    metadata: METADATA,
-  });
+  const init = await deployAndInit(token, owner, supply);
+  if (init.failed) throw new Error(`deploy + new failed: ${JSON.stringify(init.Failure)}`);
   if (register) {
     for (const account of [alice, bob]) await registerAccount(token, account);
   }
@@ -115,8 +138,38 @@ export async function transfer(world: World, from: NearAccount, to: NearAccount,
   );
 }
 
-export function conversationId(secret = crypto.getRandomValues(new Uint8Array(32))): string {
-  return createHash("sha256").update(secret).digest("hex");
+/** A conversation secret as the web app and the CLI draw it: 32 random bytes as 64 hex characters. */
+export const newConversationSecret = () => randomBytes(32).toString("hex");
+
+/** hex(sha256(utf8(secret))): the proxy's own function (the web app and contracts/README do the same). */
+export function conversationId(secret = newConversationSecret()): string {
+  return conversationIdFromSecret(secret);
+}
+
+/**
+ * The v2 refund message the proxy would sign for conversation `id` of `world`: deployment from
+ * get_config, deposit and created_at from view_ai_conversation. `overrides` forge any field.
+ */
+export async function refundMessageFor(
+  world: World,
+  id: string,
+  refund: bigint | string,
+  overrides: Partial<RefundMessage> = {},
+): Promise<RefundMessage> {
+  const { deployment } = await world.token.view<{ deployment: string }>("get_config");
+  const view = await world.token.view<ConversationView | null>("view_ai_conversation", {
+    conversation_id: id,
+  });
+  return {
+    contract_id: world.token.accountId,
+    deployment,
+    conversation_id: id,
+    receiver_id: view?.receiver_id ?? world.alice.accountId,
+    deposit: view?.deposit ?? "0",
+    created_at: view?.created_at ?? "0",
+    refund_amount: refund.toString(),
+    ...overrides,
+  };
 }
 
 /** Opens a conversation with a generous deposit (the contract refunds what the record does not cost). */
@@ -153,26 +206,34 @@ export async function panics(t: ExecutionContext, call: Promise<unknown>, reason
   t.true(text.includes("Smart contract panicked"), `expected a contract panic, got: ${text.slice(0, 400)}`);
   const ok = typeof reason === "string" ? text.includes(reason) : reason.test(text);
   t.true(ok, `expected panic matching ${reason}, got: ${text.slice(0, 600)}`);
+  t.false(hasStackTrace(text), `the panic carries a QuickJS stack trace: ${text.slice(0, 600)}`);
 }
+
+/** "…at fail (contract.js:3368:18)": what near-sdk-js's builder appends to an uncaught exception. */
+export const hasStackTrace = (text: string) => /\.js:\d+:\d+|\n\s+at |\\n\s+at /.test(text);
 
 /**
  * Supply invariant, from the contract's raw state (so it covers every account, not only the ones
- * this test knows): sum of balances ("b" keys) + open escrow ("c" records without a refund)
- * == ft_total_supply; the escrow also equals ft_balance_of(contract) and get_config.escrow_total.
+ * this test knows): sum of balances ("b" keys) + open escrow ("c" records not yet refunded or
+ * reclaimed) == ft_total_supply; the escrow also equals ft_balance_of(contract) and
+ * get_config.escrow_total; every conversation is in its opener's index ("i" keys) exactly once.
  */
 export async function assertInvariant(t: ExecutionContext, world: World): Promise<void> {
   const state = await world.token.viewStateRaw();
   let balances = 0n;
   let escrow = 0n;
+  const records = new Map<string, string>();
+  const indexed: string[] = [];
   for (const { key, value } of state) {
     // near-workspaces hands state keys and values over base64-encoded, as the RPC does.
     const k = Buffer.from(key, "base64").toString("utf8");
     const v = Buffer.from(value, "base64").toString("utf8");
     if (k.startsWith("b")) balances += BigInt(v);
     else if (k.startsWith("c")) {
-      const record = JSON.parse(v) as { a: string; f?: string };
-      if (record.f === undefined) escrow += BigInt(record.a);
-    }
+      const record = JSON.parse(v) as { r: string; a: string; s?: string };
+      records.set(k.slice(1), record.r);
+      if (record.s === undefined) escrow += BigInt(record.a);
+    } else if (k.startsWith("i")) indexed.push(`${k.slice(1, k.indexOf("#"))}/${v}`);
   }
   const supply = BigInt(await world.token.view<string>("ft_total_supply"));
   t.is(balances + escrow, supply, "sum of balances + open escrow == total supply");
@@ -180,6 +241,12 @@ export async function assertInvariant(t: ExecutionContext, world: World): Promis
     await balanceOf(world.token, world.token.accountId),
     escrow,
     "escrow reported as the contract's balance",
+  );
+  t.is((await world.token.view<{ escrow_total: string }>("get_config")).escrow_total, escrow.toString());
+  t.deepEqual(
+    indexed.sort(),
+    [...records].map(([id, opener]) => `${opener}/${id}`).sort(),
+    "every conversation is in its opener's index once",
   );
   for (const id of world.conversations) {
     const view = await world.token.view<{ status: string } | null>("view_ai_conversation", {

@@ -211,7 +211,7 @@ async function loadStoredConversation() {
     // The chain is the truth: a start that never landed, or a refund submitted from elsewhere.
     const onChain = await state.token.conversation(conv.conversation_id).catch(() => undefined);
     if (onChain === null && conv.state === "pending") state.conv = null;
-    else if (onChain && onChain.status === "refunded" && conv.state !== "refunded") {
+    else if (onChain && isClosed(onChain) && conv.state !== "refunded") {
       conv.state = "refunded";
       conv.refund ??= { summary: refundedSummary(onChain), events: [] };
     } else if (onChain && conv.state === "pending") conv.state = "open";
@@ -222,9 +222,14 @@ async function loadStoredConversation() {
   pollUsage();
 }
 
+/** Closed on chain: refunded with the proxy's signature, or reclaimed whole after its expiry. */
+const isClosed = (v: ConversationView) => v.status === "refunded" || v.status === "reclaimed";
+
 function refundedSummary(v: ConversationView): string {
   const refunded = BigInt(v.refund_amount ?? "0");
-  return `Refunded ${fmt(refunded)} ${state.meta.symbol}; spent ${fmt(BigInt(v.amount) - refunded)} of ${fmt(v.amount)}.`;
+  if (v.status === "reclaimed")
+    return `Reclaimed ${fmt(refunded)} ${state.meta.symbol} after the conversation expired.`;
+  return `Refunded ${fmt(refunded)} ${state.meta.symbol}; spent ${fmt(BigInt(v.deposit) - refunded)} of ${fmt(v.deposit)}.`;
 }
 
 /** Polls the proxy's meter: fast while a reply streams, slow otherwise, not at all when closed. */
@@ -451,7 +456,7 @@ async function endAndRefund() {
   } catch (e) {
     // Already refunded (e.g. a retry after a lost response): the chain says so; show that.
     const onChain = await state.token!.conversation(conv.conversation_id).catch(() => null);
-    if (onChain?.status !== "refunded") {
+    if (!onChain || !isClosed(onChain)) {
       setStep("refund-step-submit", "error");
       throw e;
     }

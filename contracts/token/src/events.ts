@@ -20,7 +20,7 @@ export function ftTransfer(old_owner_id: string, new_owner_id: string, amount: b
 }
 
 export function conversation(
-  event: "conversation_started" | "conversation_refunded",
+  event: "conversation_started" | "conversation_refunded" | "conversation_reclaimed",
   data: Record<string, unknown>,
 ) {
   emit("ai_conversation", event, data);

@@ -1,12 +1,14 @@
 // AI-conversation token: NEP-141 fungible token (+ NEP-145 storage, NEP-148 metadata, NEP-297
 // events) with conversation escrow, signed refunds, NEAR purchases and a web4 front end.
 // This file is the contract surface only; each concern lives in its own module.
-import { call, NearBindgen, NearPromise, near, view } from "near-sdk-js";
+import { NearPromise, near } from "near-sdk-js";
+import { call, entry, NearBindgen, view } from "./bindgen";
 import * as conversations from "./conversations";
 import * as events from "./events";
 import * as ledger from "./ledger";
 import { validMetadata } from "./metadata";
-import type { FtMetadata, State, Web4Config } from "./state";
+import { measureConversationStorage } from "./records";
+import type { ExpiryBounds, FtMetadata, State, Web4Config } from "./state";
 import {
   accountId,
   assertOneYocto,
@@ -15,6 +17,7 @@ import {
   need,
   positiveU128,
   sendNear,
+  toHex,
   U128_MAX,
   u128,
 } from "./util";
@@ -40,6 +43,7 @@ interface StorageBalance {
 @NearBindgen({ requireInit: true })
 export class Token implements State {
   owner_id = "";
+  deployment = "";
   operator_id = "";
   total_supply = "0";
   escrow_total = "0";
@@ -56,14 +60,20 @@ export class Token implements State {
   };
   account_storage_bytes = "0";
   conversation_storage_bytes = "0";
+  conversation_expiry: ExpiryBounds = { ...conversations.DEFAULT_EXPIRY };
   web4: Web4Config = { proxy_url: "", network: "", rpc_url: "" };
   web4_paths: string[] = [];
   // State written by a version without the next two fields reads them back as undefined
-  // (near-sdk-js's reconstruction): every read of them goes through `??`.
+  // (near-sdk-js's reconstruction): every read of them goes through `??`. (`migrate` fills the
+  // fields of later versions instead.)
   near_proceeds = "0";
   registered_accounts = 0;
 
-  /** NEP-141 `new`: see the hand-written export at the end of this file. */
+  /**
+   * NEP-141 `new` (see the hand-written export at the end of this file). Only the contract account
+   * may call it, so nobody can initialise a contract between its DeployContract and its `new`: deploy
+   * paths send both in one transaction from that account (T15).
+   */
   init({
     owner_id,
     total_supply,
@@ -73,13 +83,18 @@ export class Token implements State {
     total_supply: string;
     metadata: FtMetadata;
   }) {
+    need(
+      near.predecessorAccountId() === near.currentAccountId(),
+      `new can only be called by ${near.currentAccountId()} itself: send DeployContract and new in one transaction from the contract account`,
+    );
     this.owner_id = holderId(owner_id, "owner_id");
+    this.deployment = drawDeployment();
     this.operator_id = this.owner_id;
     this.metadata = validMetadata(metadata);
     const supply = u128(total_supply, "total_supply");
     this.total_supply = supply.toString();
     this.account_storage_bytes = ledger.measureAccountStorage().toString();
-    this.conversation_storage_bytes = conversations.measureConversationStorage().toString();
+    this.conversation_storage_bytes = measureConversationStorage().toString();
     ledger.setBalance(this.owner_id, supply);
     this.registered_accounts = 1;
     events.ftMint(this.owner_id, supply, "new");
@@ -255,19 +270,32 @@ export class Token implements State {
 
   // ---------------------------------------------------------------- conversations
 
+  /** Attach 1 yoctoNEAR + the record's storage (≤ get_config.conversation_deposit_max; excess refunded). */
   @call({ payableFunction: true })
-  start_ai_conversation({ conversation_id, amount }: { conversation_id: string; amount: string }) {
-    conversations.start(this, conversation_id, amount);
+  start_ai_conversation(args: { conversation_id: string; amount: string; expires_in_secs?: number }) {
+    conversations.start(this, args);
   }
 
   @view({})
   view_ai_conversation({ conversation_id }: { conversation_id: string }) {
-    return conversations.view(conversation_id);
+    return conversations.view(this, conversation_id);
+  }
+
+  /** The account's conversations, newest first: `{account_id, total, conversations, next}`. */
+  @view({})
+  list_ai_conversations(args: { account_id: string; before?: number; limit?: number }) {
+    return conversations.list(this, args);
   }
 
   @call({})
   refund_unspent({ refund_message, signature }: { refund_message: string; signature: string }) {
     conversations.refund(this, refund_message, signature);
+  }
+
+  /** After expires_at: the whole deposit back to the opener, whoever calls. Returns the amount. */
+  @call({})
+  reclaim_expired_conversation({ conversation_id }: { conversation_id: string }) {
+    return conversations.reclaim(this, conversation_id);
   }
 
   // ---------------------------------------------------------------- sale
@@ -375,6 +403,29 @@ export class Token implements State {
     this.operator_id = operator;
   }
 
+  /** Bounds of the lifetime openers may choose (seconds); conversations already open keep theirs. */
+  @call({})
+  set_conversation_expiry(bounds: ExpiryBounds) {
+    this.onlyOwner();
+    this.conversation_expiry = conversations.validExpiryBounds(bounds);
+  }
+
+  /**
+   * Brings the state of an upgraded contract up to this version: fills what earlier versions lacked
+   * (the deployment nonce, expiry bounds) and re-measures a conversation's storage. Idempotent; only the contract
+   * account calls it, in the same transaction as the DeployContract of the upgrade (so a failing
+   * migration rolls the code back too).
+   */
+  @call({ privateFunction: true })
+  migrate() {
+    if (!this.deployment) this.deployment = drawDeployment();
+    if (!this.conversation_expiry) this.conversation_expiry = { ...conversations.DEFAULT_EXPIRY };
+    // Conversations grew an index entry in v2; a registration's bytes never change (so the NEP-145
+    // bounds users paid stay what storage_unregister returns).
+    this.conversation_storage_bytes = measureConversationStorage().toString();
+    return { deployment: this.deployment };
+  }
+
   @call({})
   set_owner({ owner_id }: { owner_id: string }) {
     this.onlyOwner();
@@ -416,6 +467,7 @@ export class Token implements State {
     const byteCost = near.storageByteCost();
     return {
       owner_id: this.owner_id,
+      deployment: this.deployment,
       operator_id: this.operator_id,
       token_price: this.token_price,
       refund_signers: this.refund_signers,
@@ -426,6 +478,7 @@ export class Token implements State {
       storage_balance_min: this.storageMin().toString(),
       // Upper bound of start_ai_conversation's deposit (1 yoctoNEAR + the record's storage).
       conversation_deposit_max: (1n + BigInt(this.conversation_storage_bytes) * byteCost).toString(),
+      conversation_expiry: this.conversation_expiry,
     };
   }
 
@@ -509,11 +562,16 @@ const Contract = Token as unknown as {
   _getArgs(): Parameters<Token["init"]>[0];
   _saveToStorage(contract: Token): void;
 };
-function initWrapper(): void {
+const initWrapper = entry(() => {
   if (Contract._getState()) fail("Contract already initialized");
   const contract = Contract._create();
   contract.init(Contract._getArgs());
   Contract._saveToStorage(contract);
+});
+
+/** 16 bytes of the block's random seed, hex: unique per deployment. */
+function drawDeployment(): string {
+  return toHex(near.randomSeed().slice(0, 16));
 }
 
 export { initWrapper as new };

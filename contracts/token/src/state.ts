@@ -18,8 +18,20 @@ export interface Web4Config {
   rpc_url: string;
 }
 
+/** Bounds (seconds) of a conversation's lifetime; the opener picks within them, `default_secs` if not. */
+export interface ExpiryBounds {
+  min_secs: number;
+  default_secs: number;
+  max_secs: number;
+}
+
 export interface State {
   owner_id: string;
+  /**
+   * 32 hex characters drawn from the block's random seed at `new`: refund messages carry it, so one
+   * signed for an earlier deployment at this account id never pays on this one (T16).
+   */
+  deployment: string;
   /** Receives the spent part of every refunded conversation. */
   operator_id: string;
   /** Amounts are kept as decimal strings so the state JSON stays plain. */
@@ -33,8 +45,9 @@ export interface State {
   metadata: FtMetadata;
   /** Bytes one NEP-145 registration costs (measured at init with a worst-case account id). */
   account_storage_bytes: string;
-  /** Upper bound of bytes one conversation record costs (measured at init, for clients' estimates). */
+  /** Upper bound of bytes one conversation costs (record + account index; measured at init and migrate). */
   conversation_storage_bytes: string;
+  conversation_expiry: ExpiryBounds;
   web4: Web4Config;
   web4_paths: string[];
   /** yoctoNEAR buy_tokens_for_near received and the owner has not withdrawn yet (withdraw_near). */

@@ -1,10 +1,12 @@
 // Ending a conversation: close (no new reservations) -> wait for in-flight requests to settle ->
 // sign deposit - spent -> persist (first writer wins) -> return. A repeated call returns the stored
-// message, so a refund can never grow (T09).
-import { type SignedRefund, signRefund } from "../../../wire/index.js";
+// message, so a refund can never grow (T09). The message (wire v2) names this deployment and the
+// escrow the ledger metered (deposit, created_at), so it pays nowhere else (T16).
+import { parseTimestamp, type SignedRefund, signRefund } from "../../../wire/index.js";
+import { ChainUnavailableError } from "../chain/types.js";
 import type { ProxyContext } from "../context.js";
 import { errors } from "../errors.js";
-import type { Reservation } from "../store/types.js";
+import type { ConversationState, Reservation } from "../store/types.js";
 
 /**
  * Releases, before the refund waits on them, open reservations that will never be used (the job
@@ -28,11 +30,15 @@ export async function refundConversation(ctx: ProxyContext, conversationId: stri
 
   const state = (await ctx.store.getConversation(conversationId))!;
   const refund_amount = state.deposit - state.spent;
+  const { deployment, created_at } = await escrowOnChain(ctx, state);
   const signed = await signRefund(
     {
       contract_id: ctx.config.chain.contract_id,
+      deployment,
       conversation_id: conversationId,
       receiver_id: state.receiver_id,
+      deposit: state.deposit.toString(),
+      created_at: created_at.toString(),
       refund_amount: refund_amount.toString(),
     },
     ctx.signer,
@@ -43,6 +49,20 @@ export async function refundConversation(ctx: ProxyContext, conversationId: stri
     "refund signed",
   );
   return stored;
+}
+
+/** The deployment nonce and the escrow's created_at (ledgers from before v2 lack it: read the chain). */
+async function escrowOnChain(ctx: ProxyContext, state: ConversationState) {
+  try {
+    const deployment = await ctx.chain.deployment();
+    if (state.escrow) return { deployment, created_at: state.escrow.created_at };
+    const view = await ctx.chain.viewConversation(state.conversation_id);
+    if (!view) throw errors.unknownConversation();
+    return { deployment, created_at: parseTimestamp(view.created_at, "created_at") };
+  } catch (e) {
+    if (e instanceof ChainUnavailableError) throw errors.chainUnavailable();
+    throw e;
+  }
 }
 
 /**

@@ -20,6 +20,8 @@ export function conversationRoutes(app: Hono, ctx: ProxyContext): void {
       spent: state.spent.toString(),
       remaining: available(state).toString(),
       status: refund ? "refund_signed" : state.status,
+      // ns; after it the opener can reclaim the deposit on chain, so the proxy stops serving before.
+      ...(state.escrow ? { expires_at: state.escrow.expires_at.toString() } : {}),
     });
   });
 

@@ -50,6 +50,8 @@ interface ConversationRecord {
   open: Record<string, OpenRecord>;
   settling: Record<string, SettlementRecord>;
   refund?: SignedRefund;
+  /** Nanosecond strings; absent in records written before escrow v2. */
+  escrow?: { created_at: string; expires_at: string };
 }
 
 export interface JetStreamStoreOptions {
@@ -85,6 +87,9 @@ function toState(r: ConversationRecord): ConversationState {
     reserved: BigInt(r.reserved),
     status: r.status,
     created_at: r.created_at,
+    ...(r.escrow
+      ? { escrow: { created_at: BigInt(r.escrow.created_at), expires_at: BigInt(r.escrow.expires_at) } }
+      : {}),
   };
 }
 
@@ -177,6 +182,14 @@ export class JetStreamStore implements ConversationStore {
       created_at: Date.now(),
       open: {},
       settling: {},
+      ...(init.escrow
+        ? {
+            escrow: {
+              created_at: init.escrow.created_at.toString(),
+              expires_at: init.escrow.expires_at.toString(),
+            },
+          }
+        : {}),
     };
     try {
       await this.#kv.create(

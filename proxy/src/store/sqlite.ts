@@ -25,6 +25,8 @@ interface ConversationRow {
   created_at: number;
   refund_message: string | null;
   refund_signature: string | null;
+  escrow_created_at: string | null;
+  escrow_expires_at: string | null;
 }
 
 interface ReservationRow {
@@ -48,7 +50,9 @@ CREATE TABLE IF NOT EXISTS conversations (
   status TEXT NOT NULL DEFAULT 'open',
   created_at INTEGER NOT NULL,
   refund_message TEXT,
-  refund_signature TEXT
+  refund_signature TEXT,
+  escrow_created_at TEXT,
+  escrow_expires_at TEXT
 );
 CREATE TABLE IF NOT EXISTS reservations (
   id TEXT PRIMARY KEY,
@@ -73,7 +77,17 @@ function toState(row: ConversationRow): ConversationState {
     reserved: BigInt(row.reserved),
     status: row.status,
     created_at: row.created_at,
+    ...(row.escrow_created_at && row.escrow_expires_at
+      ? { escrow: { created_at: BigInt(row.escrow_created_at), expires_at: BigInt(row.escrow_expires_at) } }
+      : {}),
   };
+}
+
+/** Ledgers created before escrow v2 lack the escrow columns. */
+function addEscrowColumns(db: Database.Database): void {
+  const columns = db.prepare<[], { name: string }>("PRAGMA table_info(conversations)").all();
+  for (const name of ["escrow_created_at", "escrow_expires_at"])
+    if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE conversations ADD COLUMN ${name} TEXT`);
 }
 
 function toSettlement(row: ReservationRow): Settlement {
@@ -149,6 +163,7 @@ export class SqliteStore implements ConversationStore {
     this.#db.pragma("busy_timeout = 5000");
     this.#db.pragma("foreign_keys = ON");
     this.#db.exec(schema);
+    addEscrowColumns(this.#db);
     if (options.path !== ":memory:") {
       // Checkpoints run in a worker (checkpointer.ts); this connection's own autocheckpoint stays
       // only as a backstop (10000 pages, ~40 MB of WAL) should the worker fall behind.
@@ -263,9 +278,16 @@ export class SqliteStore implements ConversationStore {
   async ensureConversation(init: NewConversation): Promise<ConversationState> {
     this.#db
       .prepare(
-        "INSERT INTO conversations (id, receiver_id, deposit, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+        "INSERT INTO conversations (id, receiver_id, deposit, created_at, escrow_created_at, escrow_expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
       )
-      .run(init.conversation_id, init.receiver_id, init.deposit.toString(), Date.now());
+      .run(
+        init.conversation_id,
+        init.receiver_id,
+        init.deposit.toString(),
+        Date.now(),
+        init.escrow?.created_at.toString() ?? null,
+        init.escrow?.expires_at.toString() ?? null,
+      );
     this.#syncCache();
     return this.#state(init.conversation_id)!;
   }

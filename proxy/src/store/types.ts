@@ -5,6 +5,14 @@ import type { SignedRefund } from "../../../wire/index.js";
 
 export type ConversationStatus = "open" | "closed";
 
+/** The on-chain escrow the ledger meters, read at first sight: refunds are signed for exactly it. */
+export interface EscrowTimes {
+  /** Nanoseconds since the Unix epoch, as the contract records them. */
+  created_at: bigint;
+  /** After this the opener can reclaim the whole deposit: the operator must be paid before. */
+  expires_at: bigint;
+}
+
 export interface ConversationState {
   conversation_id: string;
   receiver_id: string;
@@ -17,12 +25,16 @@ export interface ConversationState {
   /** `closed`: a refund was requested; no new reservations, open ones may still settle. */
   status: ConversationStatus;
   created_at: number;
+  /** Absent in ledgers written before escrow v2 (the refund then reads the chain). */
+  escrow?: EscrowTimes;
 }
 
 export interface NewConversation {
   conversation_id: string;
   receiver_id: string;
   deposit: bigint;
+  /** Always set from the chain view; optional only so ledger tests can leave it out. */
+  escrow?: EscrowTimes;
 }
 
 export interface Reservation {
