@@ -109,10 +109,11 @@ async function signIn(page: Page, accountId: string) {
   await waitText(page, "token-balance", / AIC$/);
 }
 
-/** The conversation the page keeps in localStorage (secret + id), for this contract and account. */
+/** The newest conversation the page keeps in localStorage (secret + id), for this contract and account. */
 async function storedConversation(page: Page, accountId: string) {
-  const raw = await page.evaluate((key) => localStorage.getItem(key), `aiconv:v1:${CONTRACT}:${accountId}`);
-  return raw ? (JSON.parse(raw) as { secret: string; conversation_id: string; state: string }) : null;
+  const raw = await page.evaluate((key) => localStorage.getItem(key), `aiconv:v2:${CONTRACT}:${accountId}`);
+  const list = raw ? (JSON.parse(raw) as { secret: string; conversation_id: string; state: string }[]) : [];
+  return list[0] ?? null;
 }
 
 /** Polls `probe` until it returns a value (not undefined); for state outside the page. */
@@ -177,6 +178,8 @@ test.serial(
     // Open a conversation with 5 AIC in escrow.
     await id("start-amount").fill("5");
     await id("start").click();
+    await id("key-panel").waitFor(); // shown once on open
+    await id("key-close").click();
     await waitText(page, "conversation-status", "open");
     const conv = await storedConversation(page, ALICE);
     t.truthy(conv, "the secret is kept in localStorage");
@@ -184,8 +187,8 @@ test.serial(
     t.like(opened, { receiver_id: ALICE, deposit: (5n * AIC).toString(), status: "open" });
     t.is(await near.balance(ALICE), before - 5n * AIC);
     await waitText(page, "token-balance", `${fmt(before - 5n * AIC)} AIC`);
-    await waitText(page, "usage-deposit", "5");
-    t.is(await text(page, "usage-spent"), "0", "nothing spent before the first question");
+    await waitText(page, "usage-deposit", "5 AIC");
+    await waitText(page, "usage-spent", "0 AIC"); // nothing spent before the first question
     await shot(page, "04-conversation-open");
 
     // Ask: the local demo model's answer streams into the page.
@@ -216,8 +219,8 @@ test.serial(
       return BigInt(u.spent) > 0n && u.reserved === "0" ? u : undefined;
     }, "the proxy to settle the reply");
     const spent = BigInt(usage.spent);
-    await waitText(page, "usage-spent", fmt(spent));
-    await waitText(page, "usage-remaining", fmt(5n * AIC - spent));
+    await waitText(page, "usage-spent", `${fmt(spent)} AIC`);
+    await waitText(page, "usage-remaining", `${fmt(5n * AIC - spent)} AIC`);
     await shot(page, "05-answer-spent");
 
     // End & refund: step 1 (proxy signs) then step 2 (wallet submits refund_unspent), both visible.
@@ -245,7 +248,7 @@ test.serial(
     t.regex(
       await text(page, "refund-summary"),
       new RegExp(
-        `^Refunded ${fmt(refund).replace(".", "\\.")} AIC; spent ${fmt(spent).replace(".", "\\.")} of 5 `,
+        `^Refunded ${fmt(refund).replace(".", "\\.")} AIC; spent ${fmt(spent).replace(".", "\\.")} AIC of 5 AIC `,
       ),
     );
     const refundEvent = id("event").filter({ hasText: "ai_conversation · conversation_refunded" });
@@ -310,6 +313,8 @@ test.serial(
     const before = await near.balance(BOB);
     await id("start-amount").fill("3");
     await id("start").click(); // opening the escrow needs only the chain and the wallet
+    await id("key-panel").waitFor();
+    await id("key-close").click();
     await waitText(page, "conversation-status", "open");
     const conv = await storedConversation(page, BOB);
     const escrowed = before - 3n * AIC;

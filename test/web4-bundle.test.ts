@@ -1,61 +1,89 @@
-// The web4 bundle builds, stays within its storage budget, and carries only the chunks its network uses.
+// The web4 bundle builds, stays within its storage budget on every network, and carries only the
+// wallet its network uses; the stored script is the gzipped app that index.html's loader inflates.
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
-import { buildWeb4Bundle, SIZE_TARGET_BYTES, STORAGE_YOCTO_PER_BYTE, selectFiles } from "../web4/bundle.js";
+import {
+  appScript,
+  type BundleNetwork,
+  buildWeb4Bundle,
+  GZIP_CONTENT_TYPE,
+  SIZE_TARGET_BYTES,
+  STORAGE_YOCTO_PER_BYTE,
+} from "../web4/bundle.js";
 
-const out = join(mkdtempSync(join(tmpdir(), "web4-bundle-")), "bundle.json");
-const built = buildWeb4Bundle({ network: "localnet", outFile: out, quiet: true });
+const dir = mkdtempSync(join(tmpdir(), "web4-bundle-"));
+const networks: BundleNetwork[] = ["localnet", "testnet", "mainnet"];
+// One after the other: builds are CPU-bound and the machine has two cores.
+const built = (async () => {
+  const out: Record<string, Awaited<ReturnType<typeof buildWeb4Bundle>>> = {};
+  for (const network of networks) {
+    out[network] = await buildWeb4Bundle({ network, outFile: join(dir, `${network}.json`), quiet: true });
+  }
+  return out;
+})();
 
-test("localnet bundle builds into a path → {contentType, base64 body} asset set", async (t) => {
-  const r = await built;
-  const written = JSON.parse(readFileSync(out, "utf8"));
-  t.deepEqual(Object.keys(written).sort(), Object.keys(r.assets).sort());
-  const index = r.assets["/index.html"];
-  t.truthy(index);
-  t.regex(index!.contentType, /^text\/html/);
-  const html = Buffer.from(index!.body, "base64").toString("utf8");
-  // Every script and stylesheet the page references is in the set, under the same path.
-  const refs = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
-  t.true(refs.length >= 2);
-  for (const ref of refs) t.truthy(r.assets[ref], `missing ${ref}`);
-  for (const [path, asset] of Object.entries(r.assets)) {
-    t.regex(path, /^\/[\w./-]+$/);
-    t.is(
-      Buffer.from(asset.body, "base64").toString("base64"),
-      asset.body,
-      `${path} body is canonical base64`,
-    );
+test("each bundle is index.html plus the gzipped app it loads, as path → {contentType, base64 body}", async (t) => {
+  for (const network of networks) {
+    const r = (await built)[network]!;
+    const written = JSON.parse(readFileSync(join(dir, `${network}.json`), "utf8"));
+    t.deepEqual(Object.keys(written).sort(), Object.keys(r.assets).sort());
+    const html = Buffer.from(r.assets["/index.html"]!.body, "base64").toString("utf8");
+    t.regex(r.assets["/index.html"]!.contentType, /^text\/html/);
+    const refs = [...html.matchAll(/fetch\("(\/assets\/[^"]+\.js\.gz)"\)/g)].map((m) => m[1]!);
+    t.is(refs.length, 1, `${network}: one loader`);
+    t.is(r.assets[refs[0]!]?.contentType, GZIP_CONTENT_TYPE);
+    t.notRegex(html, /<script[^>]+src=/, "no other script to fetch");
+    t.notRegex(html, /<!--/, "comments are not stored");
+    for (const [path, asset] of Object.entries(r.assets)) {
+      t.regex(path, /^\/[\w./-]+$/);
+      t.is(
+        Buffer.from(asset.body, "base64").toString("base64"),
+        asset.body,
+        `${path} body is canonical base64`,
+      );
+    }
+    // The inflated script is the whole app, styles included.
+    const js = appScript(r.assets);
+    t.true(js.includes("aiconv:v2:"), "the app");
+    t.true(js.includes(".composer"), "its CSS");
   }
 });
 
-test("localnet bundle is within the 150 KB storage target and prices its storage", async (t) => {
-  const r = await built;
-  t.log(`raw ${r.rawBytes} B, stored ${r.storedBytes} B, ${r.storageYocto} yocto`);
-  t.true(r.storedBytes <= SIZE_TARGET_BYTES, `stored ${r.storedBytes} B > ${SIZE_TARGET_BYTES} B`);
-  t.is(r.storageYocto, BigInt(r.storedBytes) * STORAGE_YOCTO_PER_BYTE);
+test("every network's bundle is within the 150 KB storage target and prices its storage", async (t) => {
+  for (const network of networks) {
+    const r = (await built)[network]!;
+    t.log(`${network}: raw ${r.rawBytes} B, stored ${r.storedBytes} B, ${r.storageYocto} yocto`);
+    t.true(
+      r.storedBytes <= SIZE_TARGET_BYTES,
+      `${network}: stored ${r.storedBytes} B > ${SIZE_TARGET_BYTES} B`,
+    );
+    t.is(r.storageYocto, BigInt(r.storedBytes) * STORAGE_YOCTO_PER_BYTE);
+  }
 });
 
 test("each network's bundle carries only its own wallet", async (t) => {
-  const r = await built;
-  const manifest = JSON.parse(readFileSync(join("web4", "dist", "app", ".vite", "manifest.json"), "utf8"));
-  const dev = manifest["src/wallet/dev.ts"].file as string;
-  const selector = manifest["src/wallet/selector.ts"].file as string;
-  t.truthy(r.assets[`/${dev}`]);
-  t.falsy(r.assets[`/${selector}`]);
-  const testnet = selectFiles(manifest, "testnet");
-  t.true(testnet.includes(selector));
-  t.false(testnet.includes(dev));
-  t.true(testnet.includes("index.html"));
+  const localnet = appScript((await built)["localnet"]!.assets);
+  const testnet = appScript((await built)["testnet"]!.assets);
+  // tweetnacl (the dev wallet's signer) and the connector's IndexedDB name mark each wallet.
+  t.true(localnet.includes("nacl"));
+  t.false(localnet.includes("hot-connector"));
+  t.true(testnet.includes("hot-connector"));
+  t.false(testnet.includes("nacl"));
+  t.false(testnet.includes("dev-accounts.json"), "no localnet dev-account loading off localnet");
 });
 
 test("bundle never ships source maps or dev-server code", async (t) => {
-  const r = await built;
-  for (const [path, asset] of Object.entries(r.assets)) {
-    t.false(path.endsWith(".map"));
-    const text = Buffer.from(asset.body, "base64").toString("utf8");
-    t.false(text.includes("/@vite/client"), path);
-    t.false(text.includes("sourceMappingURL"), path);
+  for (const network of networks) {
+    const r = (await built)[network]!;
+    const texts = [
+      Buffer.from(r.assets["/index.html"]!.body, "base64").toString("utf8"),
+      appScript(r.assets),
+    ];
+    for (const text of texts) {
+      t.false(text.includes("/@vite/client"));
+      t.false(text.includes("sourceMappingURL"));
+    }
   }
 });

@@ -1,5 +1,6 @@
-// Unit tests for the web4 app's pure modules: markdown safety, amounts, secrets, transaction
-// encoding (checked byte-for-byte against near-api-js), the dev wallet, RPC outcome parsing, SSE.
+// Unit tests for the web4 app's pure modules: markdown safety and tables, amounts and costs (against
+// the proxy's costOf), secrets, key export encryption, readable errors, transaction encoding
+// (checked byte-for-byte against near-api-js), the dev wallet, RPC outcome parsing, streamed chat.
 import { createHash } from "node:crypto";
 import test from "ava";
 import {
@@ -11,8 +12,11 @@ import {
   PublicKey,
 } from "near-api-js";
 import nacl from "tweetnacl";
-import { formatAmount, parseAmount } from "../web4/src/amount.js";
+import { costOf as proxyCostOf } from "../proxy/src/metering/prices.js";
+import { costOf, formatAmount, parseAmount } from "../web4/src/amount.js";
+import { BackupError, decryptBackup, encryptBackup, parseBackupFile } from "../web4/src/backup.js";
 import { parseConfig } from "../web4/src/config.js";
+import { affordableMaxTokens, quotaShortfall, readable } from "../web4/src/errors.js";
 import { ALLOWED_TAGS, type MdNode, parseMarkdown, safeHref } from "../web4/src/markdown.js";
 import { base58Decode, base58Encode } from "../web4/src/near/base58.js";
 import {
@@ -23,8 +27,18 @@ import {
   TxFailedError,
 } from "../web4/src/near/rpc.js";
 import { encodeSignedTransaction, encodeTransaction as encodeTx } from "../web4/src/near/tx.js";
-import { SseParser } from "../web4/src/proxy.js";
-import { conversationIdOf, loadConversation, newSecret, saveConversation } from "../web4/src/secret.js";
+import { ProxyClient, ProxyError } from "../web4/src/proxy.js";
+import {
+  conversationIdOf,
+  conversationsKey,
+  legacyKey,
+  loadConversations,
+  newSecret,
+  removeConversation,
+  type StoredConversation,
+  upsertConversation,
+} from "../web4/src/secret.js";
+import { SNIPPETS } from "../web4/src/snippets.js";
 import { DevWallet } from "../web4/src/wallet/dev.js";
 
 function walk(nodes: MdNode[], visit: (n: MdNode) => void) {
@@ -104,6 +118,34 @@ test("markdown: renders the common constructs, including an unclosed fence mid-s
   t.is(textOf("```\n<b>x</b>\n```"), "<b>x</b>");
 });
 
+test("markdown: GFM tables with alignment, inline markup, escaped pipes and ragged rows", (t) => {
+  const [table] = parseMarkdown(
+    "| Model | Price | Notes |\n|:------|------:|:-----:|\n| `demo` | 1 | **fast** |\n| a \\| b | 2 |\n\nafter",
+  ) as [MdNode & { tag: string; children: MdNode[] }];
+  t.is(table.tag, "table");
+  const [thead, tbody] = table.children as {
+    tag: string;
+    children: { children: { tag: string; align?: string; children: MdNode[] }[] }[];
+  }[];
+  t.is(thead!.tag, "thead");
+  t.deepEqual(
+    thead!.children[0]!.children.map((c) => [c.tag, c.align, c.children]),
+    [
+      ["th", "left", ["Model"]],
+      ["th", "right", ["Price"]],
+      ["th", "center", ["Notes"]],
+    ],
+  );
+  const rows = tbody!.children.map((r) => r.children.map((c) => c.children));
+  t.deepEqual(rows[0]![0], [{ tag: "code", children: ["demo"] }]);
+  t.deepEqual(rows[0]![2], [{ tag: "strong", children: ["fast"] }]);
+  t.deepEqual(rows[1], [["a | b"], ["2"], []], "escaped pipe kept, missing cell padded");
+  t.true(tagsOf("| a | b |\n|---|---|\n| 1 | 2 |").includes("td"));
+  // Not a table: a pipe without a delimiter row, or a column count mismatch.
+  t.false(tagsOf("a | b\nc | d").includes("table"));
+  t.false(tagsOf("a | b\n---").includes("table"));
+});
+
 test("markdown: intraword underscores are not emphasis (snake_case, __dunder__)", (t) => {
   t.deepEqual(tagsOf("window.__xss = 1 and snake_case_name"), ["p"]);
   t.deepEqual(tagsOf("<script>window.__xss = 1</script> window.__xss = 2"), ["p"]);
@@ -148,22 +190,152 @@ test("secret: 32 random bytes as hex; conversation_id = hex(sha256(utf8(secret))
   }
 });
 
-test("secret: stored per contract and account, never mixed up", async (t) => {
-  const store = new MemoryStore();
+async function storedConv(amount = "10", created_at = 1): Promise<StoredConversation> {
   const secret = newSecret();
-  const conv = {
-    secret,
-    conversation_id: await conversationIdOf(secret),
-    amount: "10",
-    created_at: 1,
-    state: "open" as const,
-  };
-  saveConversation(store, "token.test", "alice.test", conv);
-  t.deepEqual(loadConversation(store, "token.test", "alice.test"), conv);
-  t.is(loadConversation(store, "token.test", "bob.test"), null);
-  t.is(loadConversation(store, "other.test", "alice.test"), null);
-  saveConversation(store, "token.test", "alice.test", null);
-  t.is(loadConversation(store, "token.test", "alice.test"), null);
+  return { secret, conversation_id: await conversationIdOf(secret), amount, created_at, state: "open" };
+}
+
+test("secrets: a list per contract and account, newest first, never mixed up", async (t) => {
+  const store = new MemoryStore();
+  const a = await storedConv("10", 1);
+  const b = await storedConv("20", 2);
+  upsertConversation(store, "token.test", "alice.test", a);
+  t.deepEqual(
+    upsertConversation(store, "token.test", "alice.test", b).map((c) => c.amount),
+    ["20", "10"],
+  );
+  t.deepEqual(loadConversations(store, "token.test", "alice.test"), [b, a]);
+  t.deepEqual(loadConversations(store, "token.test", "bob.test"), []);
+  t.deepEqual(loadConversations(store, "other.test", "alice.test"), []);
+  // Replacing by id keeps one record; removing drops only that one.
+  upsertConversation(store, "token.test", "alice.test", { ...a, state: "refunded" });
+  t.deepEqual(
+    loadConversations(store, "token.test", "alice.test").map((c) => c.state),
+    ["open", "refunded"],
+  );
+  removeConversation(store, "token.test", "alice.test", b.conversation_id);
+  t.deepEqual(
+    loadConversations(store, "token.test", "alice.test").map((c) => c.amount),
+    ["10"],
+  );
+  // Garbage in storage is ignored, not fatal.
+  store.setItem(conversationsKey("token.test", "carol.test"), '[{"secret":1},"x",null]');
+  t.deepEqual(loadConversations(store, "token.test", "carol.test"), []);
+});
+
+test("secrets: the first version's single conversation is migrated into the list, once", async (t) => {
+  const store = new MemoryStore();
+  const old = await storedConv("5", 7);
+  store.setItem(legacyKey("token.test", "alice.test"), JSON.stringify(old));
+  t.deepEqual(loadConversations(store, "token.test", "alice.test"), [old]);
+  t.is(store.getItem(legacyKey("token.test", "alice.test")), null, "the v1 key is gone");
+  t.deepEqual(loadConversations(store, "token.test", "alice.test"), [old], "and the list keeps it");
+});
+
+// ---------- key export ----------
+
+test("backup: keys and histories round-trip through the passphrase-encrypted file", async (t) => {
+  const conv = { ...(await storedConv("123")), messages: [{ role: "user" as const, content: "hi" }] };
+  const scope = { network: "localnet", contract_id: "token.test", account_id: "alice.test" };
+  const file = await encryptBackup(scope, { exported_at: "now", conversations: [conv] }, "correct horse");
+  const text = JSON.stringify(file);
+  t.false(text.includes(conv.secret), "the secret is not in the file in the clear");
+  t.false(text.includes('"hi"'));
+  t.like(file, { ...scope, format: "aiconv-keys", version: 1, kdf: { iterations: 600_000 } });
+  const back = await decryptBackup(parseBackupFile(text), "correct horse");
+  t.deepEqual(back.conversations, [conv]);
+  await t.throwsAsync(decryptBackup(parseBackupFile(text), "wrong horse"), {
+    instanceOf: BackupError,
+    message: /Wrong passphrase/,
+  });
+  // The clear header is authenticated: moving the file to another account breaks it.
+  const moved = { ...file, account_id: "mallory.test" };
+  await t.throwsAsync(decryptBackup(parseBackupFile(JSON.stringify(moved)), "correct horse"), {
+    message: /Wrong passphrase, or the file was changed/,
+  });
+  t.throws(() => parseBackupFile("not json"), { message: /not JSON/ });
+  t.throws(() => parseBackupFile('{"format":"other"}'), { message: /not a key export file/ });
+});
+
+// ---------- errors, costs ----------
+
+test("errors: contract panics read as the reason alone, never with a QuickJS stack trace", (t) => {
+  const panic =
+    "Smart contract panicked: The account doesn't have enough balance\n    at fail (contract.js:3368:18)\n    at need (contract.js:3372:5)\n    at start_ai_conversation (contract.js:4100:3)\n";
+  t.is(
+    readable(new TxFailedError(panic, {} as FinalOutcome)),
+    "The contract refused: The account doesn't have enough balance",
+  );
+  // Collapsed onto one line (as the issue saw it) the frames still go.
+  t.is(
+    readable(
+      "Smart contract panicked: not enough balance at fail (contract.js:3368:18) at need (contract.js:12:5)",
+    ),
+    "The contract refused: not enough balance",
+  );
+  t.is(readable(new Error("plain words")), "plain words");
+  t.is(readable({ message: "from a wallet" }), "from a wallet");
+  t.is(readable("User rejected"), "User rejected");
+  // A reason that mentions "at" is kept.
+  t.is(
+    readable("Smart contract panicked: Attach at least 1000 yoctoNEAR"),
+    "The contract refused: Attach at least 1000 yoctoNEAR",
+  );
+});
+
+test("errors: a 402 is read into exact units and the largest max_tokens that fits", (t) => {
+  const e = new ProxyError(
+    "insufficient conversation balance: this request may cost up to 20000010 token units, 9999780 available (lower max_tokens or open a new conversation)",
+    402,
+    "insufficient_quota",
+  );
+  const s = quotaShortfall(e);
+  t.deepEqual(s, { needed: 20_000_010n, available: 9_999_780n });
+  const fits = affordableMaxTokens(s!, 10_000_000, 2_000_000n);
+  t.is(fits, 4_999_885);
+  // The proxy would accept that (prompt share 10 units at 1 unit/token) and refuse one more.
+  t.true(
+    proxyCostOf({ input_per_million: 1_000_000n, output_per_million: 2_000_000n }, 10, fits) <= 9_999_780n,
+  );
+  t.true(
+    proxyCostOf({ input_per_million: 1_000_000n, output_per_million: 2_000_000n }, 10, fits + 1) > 9_999_780n,
+  );
+  t.is(quotaShortfall(new ProxyError("x", 400)), null);
+});
+
+test("costs: the page prices an answer exactly like the proxy's costOf (rounding up)", (t) => {
+  for (const [input, output] of [
+    ["1000000", "2000000"],
+    ["150000", "600000"],
+    ["3", "7"],
+    ["0", "0"],
+  ] as const) {
+    for (const [p, c] of [
+      [0, 0],
+      [1, 1],
+      [12, 345],
+      [999_999, 1],
+      [123_456, 654_321],
+    ] as const) {
+      t.is(
+        costOf({ input, output }, { prompt_tokens: p, completion_tokens: c }),
+        proxyCostOf({ input_per_million: BigInt(input), output_per_million: BigInt(output) }, p, c),
+        `${input}/${output} × ${p}/${c}`,
+      );
+    }
+  }
+});
+
+test("snippets: every snippet carries the key, the base URL and the model", (t) => {
+  const input = { apiKey: "k".repeat(64), baseUrl: "http://127.0.0.1:8787/v1", model: "demo-local" };
+  t.deepEqual(
+    SNIPPETS.map((s) => s.id),
+    ["js", "python", "curl", "app"],
+  );
+  for (const s of SNIPPETS) {
+    const code = s.code(input);
+    for (const part of Object.values(input)) t.true(code.includes(part), `${s.id} has ${part}`);
+  }
 });
 
 test("config: dev accounts are dropped unless the network is localnet", (t) => {
@@ -399,14 +571,58 @@ test("rpc: NEP-297 events are collected from every receipt; values and failures 
   );
 });
 
-// ---------- SSE ----------
+// ---------- streamed chat ----------
 
-test("sse: events split across arbitrary chunk boundaries are reassembled", (t) => {
-  const stream = 'data: {"a":1}\n\ndata: {"b":\ndata: 2}\r\n\r\n: comment\n\ndata: [DONE]\n\n';
-  for (const size of [1, 3, 7, stream.length]) {
-    const got: string[] = [];
-    const p = new SseParser((d) => got.push(d));
-    for (let i = 0; i < stream.length; i += size) p.push(stream.slice(i, i + size));
-    t.deepEqual(got, ['{"a":1}', '{"b":\n2}', "[DONE]"], `chunk size ${size}`);
+function sseResponse(text: string, size: number): Response {
+  const bytes = new TextEncoder().encode(text);
+  let at = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (at >= bytes.length) return c.close();
+      c.enqueue(bytes.slice(at, at + size));
+      at += size;
+    },
+  });
+  return new Response(body, { headers: { "content-type": "text/event-stream" } });
+}
+
+test("chat stream: deltas and usage survive arbitrary chunk boundaries (eventsource-parser)", async (t) => {
+  const stream =
+    'data: {"choices":[{"delta":{"content":"Hé"}}]}\n\n' +
+    ": keep-alive comment\n\n" +
+    'data: {"choices":[{"delta":{"content":"llo"}}]}\r\n\r\n' +
+    'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}\n\n' +
+    "data: [DONE]\n\n";
+  for (const size of [1, 2, 5, 13, stream.length]) {
+    const client = new ProxyClient("http://proxy", async () => sseResponse(stream, size));
+    const deltas: string[] = [];
+    const result = await client.chat("secret", { messages: [] }, (d) => deltas.push(d));
+    t.is(deltas.join(""), "Héllo", `chunk size ${size}`);
+    t.deepEqual(result, { content: "Héllo", usage: { prompt_tokens: 3, completion_tokens: 2 } });
   }
+});
+
+test("chat stream: an error event mid-stream and an HTTP error keep the proxy's code and message", async (t) => {
+  const broken =
+    'data: {"choices":[{"delta":{"content":"a"}}]}\n\ndata: {"error":{"message":"upstream died","code":"upstream_error"}}\n\n';
+  const client = new ProxyClient("http://proxy", async () => sseResponse(broken, 4));
+  const err = await t.throwsAsync(
+    client.chat("s", { messages: [] }, () => {}),
+    { instanceOf: ProxyError },
+  );
+  t.is(err.message, "upstream died");
+  t.is(err.code, "upstream_error");
+  const refusing = new ProxyClient("http://proxy", async () =>
+    Response.json({ error: { message: "no such model", code: "model_not_found" } }, { status: 404 }),
+  );
+  const e404 = await t.throwsAsync(
+    refusing.chat("s", { messages: [] }, () => {}),
+    { instanceOf: ProxyError },
+  );
+  t.like(e404, { status: 404, code: "model_not_found", message: "no such model" });
+  const down = new ProxyClient("http://proxy", async () => {
+    throw new TypeError("fetch failed");
+  });
+  const e0 = await t.throwsAsync(down.current("s"), { instanceOf: ProxyError });
+  t.true(e0.unreachable);
 });

@@ -29,3 +29,18 @@ export const NEAR_DECIMALS = 24;
 export const ONE_YOCTO = 1n;
 /** Tgas to attach to our contract calls; near-sdk-js calls are not cheap. */
 export const TGAS = 1_000_000_000_000n;
+
+/**
+ * What an answer costs from its usage: ceil((prompt·input + completion·output) / 10⁶), prices in
+ * token base units per million tokens, rounded up exactly like the proxy's costOf
+ * (proxy/src/metering/prices.ts; test/web4-unit.test.ts checks they agree).
+ */
+export function costOf(
+  pricing: { input: string; output: string },
+  usage: { prompt_tokens: number; completion_tokens: number },
+): bigint {
+  const n = (x: number) => (Number.isFinite(x) && x > 0 ? BigInt(Math.ceil(x)) : 0n);
+  const numerator =
+    n(usage.prompt_tokens) * BigInt(pricing.input) + n(usage.completion_tokens) * BigInt(pricing.output);
+  return (numerator + 999_999n) / 1_000_000n;
+}

@@ -1,3 +1,4 @@
+/// <reference path="./build-env.d.ts" />
 // Everything deployment-specific comes from the contract's own /config.json at runtime, so one bundle
 // serves localnet, testnet and mainnet.
 
@@ -15,6 +16,8 @@ export interface AppConfig {
   proxy_url: string;
   rpc_url: string;
   dev_accounts?: DevAccount[];
+  /** testnet/mainnet: the wallet connector's manifest URL (default: near-connect's own list). */
+  wallet_manifest?: string;
 }
 
 export function parseConfig(raw: unknown): AppConfig {
@@ -38,6 +41,7 @@ export function parseConfig(raw: unknown): AppConfig {
     rpc_url: need("rpc_url"),
     // Private keys in a public config are acceptable only for throwaway localnet accounts.
     dev_accounts: network === "localnet" ? devAccounts : undefined,
+    wallet_manifest: typeof c?.wallet_manifest === "string" ? c.wallet_manifest : undefined,
   };
 }
 
@@ -50,7 +54,8 @@ export async function loadConfig(url = "/config.json"): Promise<AppConfig> {
   }
   if (!res.ok) throw new Error(`could not load ${url}: HTTP ${res.status}`);
   const config = parseConfig(await res.json());
-  if (config.network === "localnet" && !config.dev_accounts?.length) {
+  // __WALLET__ (see bundle.ts): the testnet/mainnet builds drop this branch altogether.
+  if (__WALLET__ !== "connector" && config.network === "localnet" && !config.dev_accounts?.length) {
     config.dev_accounts = await loadDevAccounts();
   }
   return config;

@@ -2,6 +2,8 @@
 // few allowed elements whose text is only ever assigned with textContent. Raw HTML in the input is
 // never interpreted (it shows as text), so there are no scripts, handlers or styles to sanitise away;
 // link targets are limited to http(s) and mailto. Unclosed constructs (mid-stream) render sensibly.
+// Hand-written rather than a markdown library plus a sanitiser: those are 30-50 KB, and this bundle
+// lives in contract storage (paid per byte); GFM tables and strikethrough are included.
 
 export type BlockTag =
   | "p"
@@ -16,7 +18,13 @@ export type BlockTag =
   | "ol"
   | "li"
   | "blockquote"
-  | "hr";
+  | "hr"
+  | "table"
+  | "thead"
+  | "tbody"
+  | "tr"
+  | "th"
+  | "td";
 export type InlineTag = "strong" | "em" | "code" | "a" | "br" | "del";
 export interface MdElement {
   tag: BlockTag | InlineTag;
@@ -25,6 +33,8 @@ export interface MdElement {
   href?: string;
   /** Only on "pre": the fence's language tag, shown as a label. */
   lang?: string;
+  /** Only on "th"/"td": the column's alignment from the delimiter row. */
+  align?: "left" | "center" | "right";
 }
 export type MdNode = MdElement | string;
 
@@ -42,6 +52,12 @@ export const ALLOWED_TAGS: ReadonlySet<string> = new Set([
   "li",
   "blockquote",
   "hr",
+  "table",
+  "thead",
+  "tbody",
+  "tr",
+  "th",
+  "td",
   "strong",
   "em",
   "code",
@@ -110,6 +126,50 @@ const HR = /^ {0,3}([-*_])(\s*\1){2,}\s*$/;
 const BULLET = /^(\s*)([-*+])\s+(.*)$/;
 const ORDERED = /^(\s*)(\d{1,9})[.)]\s+(.*)$/;
 const QUOTE = /^ {0,3}>\s?(.*)$/;
+const TABLE_DELIMITER = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
+
+/** Cells of a table row: split on unescaped pipes, outer pipes optional. */
+function cells(line: string): string[] {
+  const parts = line
+    .trim()
+    .replace(/^\|/, "")
+    .replace(/(?<!\\)\|$/, "")
+    .split(/(?<!\\)\|/);
+  return parts.map((c) => c.trim().replace(/\\\|/g, "|"));
+}
+
+function table(header: string, delimiter: string, rows: string[], depth: number): MdElement {
+  const aligns = cells(delimiter).map((d) =>
+    d.startsWith(":") && d.endsWith(":")
+      ? "center"
+      : d.endsWith(":")
+        ? "right"
+        : d.startsWith(":")
+          ? "left"
+          : undefined,
+  );
+  const width = aligns.length;
+  const row = (line: string, tag: "th" | "td"): MdElement => {
+    const values = cells(line);
+    return el(
+      "tr",
+      Array.from({ length: width }, (_, i) => {
+        const cell: MdElement = el(tag, parseInline(values[i] ?? "", depth));
+        if (aligns[i]) cell.align = aligns[i];
+        return cell;
+      }),
+    );
+  };
+  const parts = [el("thead", [row(header, "th")])];
+  if (rows.length)
+    parts.push(
+      el(
+        "tbody",
+        rows.map((r) => row(r, "td")),
+      ),
+    );
+  return el("table", parts);
+}
 
 export function parseMarkdown(source: string, depth = 0): MdNode[] {
   const lines = source.replace(/\r\n?/g, "\n").split("\n");
@@ -146,6 +206,18 @@ export function parseMarkdown(source: string, depth = 0): MdNode[] {
       blocks.push(el(`h${heading[1]!.length}` as BlockTag, parseInline(heading[2]!, depth)));
       i++;
       continue;
+    }
+    const next = lines[i + 1];
+    if (line.includes("|") && next !== undefined && TABLE_DELIMITER.test(next) && next.includes("-")) {
+      const headerCount = cells(line).length;
+      if (headerCount === cells(next).length) {
+        flush();
+        const rows: string[] = [];
+        i += 2;
+        while (i < lines.length && lines[i]!.trim() && lines[i]!.includes("|")) rows.push(lines[i++]!);
+        blocks.push(table(line, next, rows, depth));
+        continue;
+      }
     }
     if (HR.test(line)) {
       flush();
@@ -210,6 +282,7 @@ export function toDom(nodes: MdNode[], doc: Document): DocumentFragment {
       elem.setAttribute("rel", "noopener noreferrer nofollow");
     }
     if (node.tag === "pre" && node.lang) elem.setAttribute("data-lang", node.lang);
+    if (node.align) elem.setAttribute("data-align", node.align);
     elem.append(toDom(node.children, doc));
     frag.append(elem);
   }

@@ -1,10 +1,16 @@
-// Client for the OpenAI-compatible proxy. The conversation secret is the bearer key.
+// Client for the OpenAI-compatible proxy. The conversation secret is the bearer key. Streams are
+// parsed with eventsource-parser; errors keep the proxy's OpenAI-shaped code and message.
+import { createParser } from "eventsource-parser";
+import type { SignedRefund } from "../../wire/index.js";
+
+export type { SignedRefund };
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
   content: string;
 }
 
+/** `GET /v1/conversations/current`: base-10 token units. */
 export interface ConversationUsage {
   deposit: string;
   reserved: string;
@@ -13,14 +19,30 @@ export interface ConversationUsage {
   status: string;
 }
 
-import type { SignedRefund } from "../../wire/index.js";
+export interface ModelInfo {
+  id: string;
+  /** Token base units per million tokens. */
+  pricing?: { input: string; output: string };
+}
 
-export type { SignedRefund };
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  /** Token units, if the proxy reports it (not relied on). */
+  cost?: string | number;
+}
+
+export interface ChatResult {
+  content: string;
+  usage?: Usage;
+}
 
 export class ProxyError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    /** The OpenAI error `code` ("insufficient_quota", "conversation_closed", …). */
+    readonly code = "",
     /** True when the proxy could not be reached at all (down, CORS, network). */
     readonly unreachable = false,
   ) {
@@ -44,16 +66,16 @@ export class ProxyClient {
       res = await this.fetchImpl(`${this.baseUrl}${path}`, { ...init, headers });
     } catch (e) {
       if ((e as Error).name === "AbortError") throw e;
-      throw new ProxyError(`AI proxy unreachable at ${this.baseUrl}`, 0, true);
+      throw new ProxyError(`AI proxy unreachable at ${this.baseUrl}`, 0, "unreachable", true);
     }
-    if (!res.ok) throw new ProxyError(await errorMessage(res), res.status);
+    if (!res.ok) throw await errorOf(res);
     return res;
   }
 
-  async models(): Promise<string[]> {
+  async models(): Promise<ModelInfo[]> {
     const res = await this.request("/v1/models", null);
-    const body = (await res.json()) as { data?: { id: string }[] };
-    return (body.data ?? []).map((m) => m.id);
+    const body = (await res.json()) as { data?: ModelInfo[] };
+    return (body.data ?? []).filter((m) => typeof m.id === "string");
   }
 
   async current(secret: string, signal?: AbortSignal): Promise<ConversationUsage> {
@@ -66,77 +88,74 @@ export class ProxyClient {
     return (await res.json()) as SignedRefund;
   }
 
-  /** Streams a chat completion; onDelta receives each content fragment. Resolves with the full text. */
+  /** Streams a chat completion; onDelta receives each content fragment. */
   async chat(
     secret: string,
     body: { model?: string; messages: ChatMessage[]; max_tokens?: number },
     onDelta: (text: string) => void,
     signal?: AbortSignal,
-  ): Promise<string> {
+  ): Promise<ChatResult> {
     const res = await this.request("/v1/chat/completions", secret, {
       method: "POST",
       body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
       signal,
     });
     if (!res.body) throw new ProxyError("the proxy returned no stream", res.status);
-    let full = "";
-    const parser = new SseParser((data) => {
-      if (data === "[DONE]") return;
-      let chunk: { choices?: { delta?: { content?: string } }[]; error?: { message?: string } };
-      try {
-        chunk = JSON.parse(data);
-      } catch {
-        return;
-      }
-      // An error after the stream started arrives as an SSE event, not an HTTP status.
-      if (chunk.error) throw new ProxyError(chunk.error.message ?? "stream error", 502);
-      const delta = chunk.choices?.[0]?.delta?.content;
-      if (delta) {
-        full += delta;
-        onDelta(delta);
-      }
+    const result: ChatResult = { content: "" };
+    let failure: ProxyError | null = null;
+    const parser = createParser({
+      onEvent({ data }) {
+        if (data === "[DONE]" || failure) return;
+        let chunk: {
+          choices?: { delta?: { content?: string } }[];
+          usage?: Usage | null;
+          error?: { message?: string; code?: string };
+        };
+        try {
+          chunk = JSON.parse(data);
+        } catch {
+          return;
+        }
+        // An error after the stream started arrives as an event, not as an HTTP status.
+        if (chunk.error)
+          failure = new ProxyError(chunk.error.message ?? "stream error", 502, chunk.error.code);
+        if (chunk.usage) result.usage = chunk.usage;
+        const delta = chunk.choices?.[0]?.delta?.content;
+        if (delta) {
+          result.content += delta;
+          onDelta(delta);
+        }
+      },
     });
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      parser.push(value);
-    }
-    parser.push("\n\n");
-    return full;
-  }
-}
-
-/** Incremental server-sent-events parser: calls onData with each event's joined data lines. */
-export class SseParser {
-  private buffer = "";
-  private data: string[] = [];
-  constructor(private readonly onData: (data: string) => void) {}
-  push(text: string) {
-    this.buffer += text;
-    let nl = this.buffer.search(/\r?\n/);
-    while (nl >= 0) {
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(this.buffer[nl] === "\r" ? nl + 2 : nl + 1);
-      if (line === "") {
-        if (this.data.length) this.onData(this.data.join("\n"));
-        this.data = [];
-      } else if (line.startsWith("data:")) {
-        this.data.push(line.slice(5).replace(/^ /, ""));
+      parser.feed(value);
+      if (failure) {
+        await reader.cancel().catch(() => {});
+        throw failure;
       }
-      nl = this.buffer.search(/\r?\n/);
     }
+    return result;
   }
 }
 
-async function errorMessage(res: Response): Promise<string> {
+async function errorOf(res: Response): Promise<ProxyError> {
   const text = await res.text().catch(() => "");
   try {
-    const body = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
+    const body = JSON.parse(text) as {
+      error?: { message?: string; code?: string } | string;
+      message?: string;
+    };
     const msg = typeof body.error === "string" ? body.error : (body.error?.message ?? body.message);
-    if (msg) return `${msg} (HTTP ${res.status})`;
+    const code = typeof body.error === "object" ? (body.error.code ?? "") : "";
+    if (msg) return new ProxyError(msg, res.status, code);
   } catch {
     // not JSON: fall through
   }
-  return `AI proxy error HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}`;
+  return new ProxyError(
+    `AI proxy error HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ""}`,
+    res.status,
+  );
 }

@@ -1,5 +1,9 @@
-// The conversation secret is the proxy's bearer key; only its sha256 goes on chain. It stays in this
-// browser's localStorage (keyed by contract and account) and is never put in a URL.
+// Conversation secrets. The secret is the proxy's bearer key; only its sha256 goes on chain. This
+// browser keeps every conversation's secret in localStorage, one list per contract and account,
+// written before the opening transaction is signed and never put in a URL. Losing it costs time,
+// not money: the escrow can be reclaimed after it expires, and `backup.ts` exports the list.
+import type { SignedRefund } from "../../wire/index.js";
+import type { NepEvent } from "./near/rpc.js";
 
 export function toHex(bytes: Uint8Array): string {
   let out = "";
@@ -18,18 +22,24 @@ export async function conversationIdOf(secret: string): Promise<string> {
   return toHex(new Uint8Array(digest));
 }
 
+/** "pending" until start_ai_conversation landed; "ending" once the refund is being signed/submitted. */
+export type ConversationState = "pending" | "open" | "ending" | "refunded" | "reclaimed";
+
 export interface StoredConversation {
   secret: string;
   conversation_id: string;
   /** Raw token units escrowed, as a base-10 string. */
   amount: string;
+  /** ms since epoch, when this browser opened it. */
   created_at: number;
-  /** "pending" until start_ai_conversation succeeded; kept so a failed/abandoned start is visible. */
-  state: "pending" | "open" | "ending" | "refunded";
-}
-
-export function conversationKey(contractId: string, accountId: string): string {
-  return `aiconv:v1:${contractId}:${accountId}`;
+  state: ConversationState;
+  /** The first question, for the list. */
+  title?: string;
+  /** The key panel is shown once, right after opening. */
+  key_shown?: boolean;
+  /** The proxy's signed refund, kept so a failed submission retries without the proxy. */
+  signed?: SignedRefund;
+  refund?: { summary: string; events: NepEvent[] };
 }
 
 /** Minimal storage surface so tests can pass a Map-backed fake. */
@@ -39,28 +49,81 @@ export interface KeyValue {
   removeItem(key: string): void;
 }
 
-export function loadConversation(
-  store: KeyValue,
-  contractId: string,
-  accountId: string,
-): StoredConversation | null {
-  const raw = store.getItem(conversationKey(contractId, accountId));
-  if (!raw) return null;
+export const conversationsKey = (contractId: string, accountId: string) =>
+  `aiconv:v2:${contractId}:${accountId}`;
+/** The one-conversation record of the first app version, migrated into the list on load. */
+export const legacyKey = (contractId: string, accountId: string) => `aiconv:v1:${contractId}:${accountId}`;
+
+export function isStoredConversation(c: unknown): c is StoredConversation {
+  const v = c as StoredConversation | null;
+  return (
+    typeof v?.secret === "string" &&
+    /^[0-9a-f]{64}$/.test(v.conversation_id) &&
+    /^\d+$/.test(v.amount) &&
+    typeof v.state === "string"
+  );
+}
+
+function parse(raw: string | null): unknown {
   try {
-    const parsed = JSON.parse(raw) as StoredConversation;
-    return typeof parsed.secret === "string" && /^[0-9a-f]{64}$/.test(parsed.conversation_id) ? parsed : null;
+    return raw ? JSON.parse(raw) : null;
   } catch {
     return null;
   }
 }
 
-export function saveConversation(
+/** This account's conversations, newest first. */
+export function loadConversations(
   store: KeyValue,
   contractId: string,
   accountId: string,
-  conv: StoredConversation | null,
+): StoredConversation[] {
+  const list = parse(store.getItem(conversationsKey(contractId, accountId)));
+  const convs = Array.isArray(list) ? list.filter(isStoredConversation) : [];
+  const legacy = parse(store.getItem(legacyKey(contractId, accountId)));
+  if (isStoredConversation(legacy)) {
+    if (!convs.some((c) => c.conversation_id === legacy.conversation_id)) convs.push(legacy);
+    saveConversations(store, contractId, accountId, convs);
+    store.removeItem(legacyKey(contractId, accountId));
+  }
+  return convs.sort((a, b) => b.created_at - a.created_at);
+}
+
+export function saveConversations(
+  store: KeyValue,
+  contractId: string,
+  accountId: string,
+  convs: StoredConversation[],
 ): void {
-  const key = conversationKey(contractId, accountId);
-  if (conv) store.setItem(key, JSON.stringify(conv));
-  else store.removeItem(key);
+  store.setItem(conversationsKey(contractId, accountId), JSON.stringify(convs));
+}
+
+/** Adds or replaces one conversation (by id) and saves; returns the new list. */
+export function upsertConversation(
+  store: KeyValue,
+  contractId: string,
+  accountId: string,
+  conv: StoredConversation,
+): StoredConversation[] {
+  const convs = loadConversations(store, contractId, accountId).filter(
+    (c) => c.conversation_id !== conv.conversation_id,
+  );
+  convs.unshift(conv);
+  saveConversations(store, contractId, accountId, convs);
+  return convs.sort((a, b) => b.created_at - a.created_at);
+}
+
+export function removeConversation(
+  store: KeyValue,
+  contractId: string,
+  accountId: string,
+  conversationId: string,
+): void {
+  const convs = loadConversations(store, contractId, accountId);
+  saveConversations(
+    store,
+    contractId,
+    accountId,
+    convs.filter((c) => c.conversation_id !== conversationId),
+  );
 }

@@ -32,3 +32,25 @@ export async function busy<T>(button: HTMLButtonElement, work: () => Promise<T>)
     button.removeAttribute("aria-busy");
   }
 }
+
+/** Copies text to the clipboard and says so on the button for a moment. */
+export async function copyText(text: string, button?: HTMLElement): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // No async clipboard (an insecure origin, a denied permission): the old way, from a selection.
+    const area = h("textarea", { readonly: "" }, text);
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  if (button) {
+    button.dataset["label"] ??= button.textContent ?? "";
+    const label = button.dataset["label"];
+    button.textContent = "Copied ✓";
+    setTimeout(() => {
+      button.textContent = label;
+    }, 1200);
+  }
+}
