@@ -33,7 +33,7 @@ interface Conv {
   amount: bigint;
   spent: bigint;
   reserved: bigint;
-  status: "open" | "refunded";
+  status: "open" | "expired" | "refunded" | "reclaimed";
   closed: boolean;
   refund?: bigint;
 }
@@ -99,19 +99,40 @@ class Stubs {
         return { token_price: PRICE.toString(), conversation_deposit_max: "2000000000000000000001" };
       case "view_ai_conversation": {
         const c = this.convs.get(args["conversation_id"]!);
-        if (!c) return null;
-        const refund = c.refund !== undefined ? { refund_amount: c.refund.toString() } : {};
-        return {
-          conversation_id: c.id,
-          receiver_id: c.receiver,
-          amount: c.amount.toString(),
-          created_at: "1",
-          status: c.status,
-          ...refund,
-        };
+        return c ? this.viewOf(c) : null;
+      }
+      case "list_ai_conversations": {
+        const mine = [...this.convs.values()].filter((c) => c.receiver === args["account_id"]);
+        const conversations = mine.map((c, index) => ({ index, ...this.viewOf(c) })).reverse();
+        return { account_id: args["account_id"], total: mine.length, conversations, next: null };
       }
     }
     throw new Error(`MethodNotFound ${method}`);
+  }
+
+  /** Opened order stands in for chain time (ns); expiry 30 days later. */
+  created = new Map<string, bigint>();
+  viewOf(c: Conv) {
+    const created = this.created.get(c.id) ?? 1n;
+    const refund = c.refund !== undefined ? { refund_amount: c.refund.toString() } : {};
+    return {
+      conversation_id: c.id,
+      receiver_id: c.receiver,
+      deposit: c.amount.toString(),
+      created_at: created.toString(),
+      expires_at: (created + 30n * 86_400n * 10n ** 9n).toString(),
+      status: c.status,
+      ...refund,
+    };
+  }
+
+  /** An escrow the account opened elsewhere (another browser): on chain, its key not in this page. */
+  openElsewhere(who: string, amount: bigint): string {
+    const id = createHash("sha256").update(`elsewhere ${this.convs.size}`).digest("hex");
+    this.balances.set(who, this.balances.get(who)! - amount);
+    this.convs.set(id, { id, receiver: who, amount, spent: 0n, reserved: 0n, status: "open", closed: false });
+    this.created.set(id, BigInt(Date.now() - 60_000) * 1_000_000n);
+    return id;
   }
 
   /** The dev wallet's path: a real signed transaction, verified before it is applied. */
@@ -175,6 +196,7 @@ class Stubs {
             status: "open",
             closed: false,
           });
+          this.created.set(id, BigInt(Date.now()) * 1_000_000n);
           logs.push(
             event("nep141", "ft_transfer", {
               old_owner_id: who,
@@ -186,6 +208,19 @@ class Stubs {
             event("ai_conversation", "conversation_started", {
               conversation_id: id,
               amount: amount.toString(),
+            }),
+          );
+          break;
+        }
+        case "reclaim_expired_conversation": {
+          const c = this.convs.get(args["conversation_id"]!)!;
+          if (c.status !== "expired") throw new Error(panic(`conversation ${c.id} has not expired`));
+          Object.assign(c, { status: "reclaimed", refund: c.amount });
+          this.balances.set(c.receiver, this.balances.get(c.receiver)! + c.amount);
+          logs.push(
+            event("ai_conversation", "conversation_reclaimed", {
+              conversation_id: c.id,
+              amount: c.amount.toString(),
             }),
           );
           break;
@@ -280,8 +315,11 @@ class Stubs {
       c.closed = true;
       const refund_message = JSON.stringify({
         contract_id: CONTRACT,
+        deployment: "0123456789abcdef0123456789abcdef",
         conversation_id: c.id,
         receiver_id: c.receiver,
+        deposit: c.amount.toString(),
+        created_at: (this.created.get(c.id) ?? 1n).toString(),
         refund_amount: (c.amount - c.spent).toString(),
       });
       return json(200, {
@@ -657,6 +695,9 @@ test("localnet app in Chromium: dev wallet, open with key panel, chat (safe mark
   await id("max-tokens").fill("");
   await id("max-tokens").dispatchEvent("change");
 
+  // Opened from another browser: the chain lists it, the next load shows it (no key here).
+  const elsewhere = stubs.openElsewhere("alice.test", 3_000_000n);
+
   // Reload mid-stream: the question and the partial answer are kept, marked interrupted, and billed.
   stubs.pieceDelay = 250;
   await id("prompt").fill("Interrupt me");
@@ -685,6 +726,12 @@ test("localnet app in Chromium: dev wallet, open with key panel, chat (safe mark
     "what the proxy settled after the page went away",
   );
   await waitText(page, "usage-spent", `${formatUnits(4n * ANSWER_COST)} AIC`);
+  t.deepEqual(
+    await page
+      .getByTestId("conversation-item")
+      .evaluateAll((els) => els.map((e) => e.getAttribute("data-status"))),
+    ["open", "no key"],
+  );
   await shot("7-interrupted");
   stubs.pieceDelay = 90;
 
@@ -724,9 +771,27 @@ test("localnet app in Chromium: dev wallet, open with key panel, chat (safe mark
   const events = await page.getByTestId("event").allTextContents();
   t.is(events.length, 3);
   t.true(events[2]!.includes("ai_conversation · conversation_refunded"));
-  await waitText(page, "token-balance", `${formatUnits(100_000_000n - spent)} AIC`);
+  await waitText(page, "token-balance", `${formatUnits(97_000_000n - spent)} AIC`);
   t.is(await page.locator('[data-testid="conversation-item"][data-status="refunded"]').count(), 1);
   await shot("9-refunded");
+
+  // The other one expires: reclaim returns its whole deposit, no key and no proxy needed.
+  stubs.convs.get(elsewhere)!.status = "expired";
+  await page.reload();
+  await page
+    .locator(`[data-testid="conversation-item"][data-id="${elsewhere}"][data-status="expired"]`)
+    .click();
+  await waitText(page, "conversation-status", "expired");
+  t.regex(
+    (await id("conversation-note").textContent()) ?? "",
+    /^Expired .*: reclaim returns the whole deposit/,
+  );
+  t.true(await id("end-refund").isHidden(), "no key here: no refund to ask for");
+  await id("reclaim").click();
+  await waitText(page, "conversation-status", "reclaimed");
+  await waitText(page, "token-balance", `${formatUnits(100_000_000n - spent)} AIC`);
+  t.is(stubs.convs.get(elsewhere)!.status, "reclaimed");
+  await shot("9b-reclaimed");
   t.true(
     await page.evaluate(() => document.documentElement.scrollWidth <= 390),
     "no sideways scrolling on a phone",
@@ -738,6 +803,7 @@ test("localnet app in Chromium: dev wallet, open with key panel, chat (safe mark
     "buy_tokens_for_near",
     "start_ai_conversation",
     "refund_unspent",
+    "reclaim_expired_conversation",
   ]);
 
   await page.setViewportSize({ width: 1280, height: 860 });

@@ -1,6 +1,6 @@
 // The token contract as the app uses it: views over RPC, changes through the wallet.
 
-import type { ConversationView, SignedRefund } from "../../wire/index.js";
+import type { ConversationPage, ConversationView, SignedRefund } from "../../wire/index.js";
 import { TGAS } from "./amount.js";
 import { type FinalOutcome, type NearRpc, outcomeValue } from "./near/rpc.js";
 import type { Wallet } from "./wallet/types.js";
@@ -16,7 +16,7 @@ export interface StorageBalance {
   available: string;
 }
 // The wire types the proxy and scripts share; type-only, so nothing of wire/ (or ethers) is bundled.
-export type { ConversationView } from "../../wire/index.js";
+export type { ConversationStatus, ConversationView } from "../../wire/index.js";
 
 /** Subset of the contract's get_config() view the app uses. */
 export interface ContractConfig {
@@ -51,6 +51,19 @@ export class TokenContract {
     this.rpc.view<ConversationView | null>(this.contractId, "view_ai_conversation", {
       conversation_id: conversationId,
     });
+
+  /** Every conversation the account opened, newest first (the contract pages them; capped at `max`). */
+  async conversationsOf(accountId: string, max = 200): Promise<ConversationView[]> {
+    const out: ConversationView[] = [];
+    let before: number | null | undefined;
+    do {
+      const args = { account_id: accountId, limit: 50, ...(before != null ? { before } : {}) };
+      const page = await this.rpc.view<ConversationPage>(this.contractId, "list_ai_conversations", args);
+      out.push(...page.conversations);
+      before = page.next;
+    } while (before != null && out.length < max);
+    return out;
+  }
 
   private cachedConfig: Promise<ContractConfig | null> | null = null;
   /** The contract's public config (token price, deposits); null if this deployment has no such view. */
@@ -90,6 +103,10 @@ export class TokenContract {
     const args = { conversation_id: conversationId, amount: amount.toString() };
     return this.call(wallet, "start_ai_conversation", args, deposit);
   }
+
+  /** After expires_at: the whole deposit back to the opener. */
+  reclaim = (wallet: Wallet, conversationId: string) =>
+    this.call(wallet, "reclaim_expired_conversation", { conversation_id: conversationId }, 0n);
 
   refundUnspent = (wallet: Wallet, signed: SignedRefund) =>
     this.call(

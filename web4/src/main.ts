@@ -13,7 +13,14 @@ import {
   send,
   stop,
 } from "./actions/chat.js";
-import { compose, endAndRefund, loadAccountConversations, select, start } from "./actions/conversations.js";
+import {
+  compose,
+  endAndRefund,
+  loadAccountConversations,
+  reclaim,
+  select,
+  start,
+} from "./actions/conversations.js";
 import { loadConfig } from "./config.js";
 import { TokenContract } from "./contract.js";
 import { installCsp } from "./csp.js";
@@ -75,6 +82,7 @@ function wire() {
   onSubmit("start-form", action($("start"), start));
   $("new-conversation").addEventListener("click", compose);
   $("end-refund").addEventListener("click", action($("end-refund"), endAndRefund));
+  $("reclaim").addEventListener("click", action($("reclaim"), reclaim));
   $("show-key").addEventListener("click", () => {
     const conv = state.convs.find((c) => c.conversation_id === state.currentId);
     if (conv) openKeyPanel(conv, modelName());

@@ -38,20 +38,29 @@ export async function loadAccountConversations(): Promise<void> {
   if (!acct || !state.config || !state.token) return render();
   const contract = state.config.contract_id;
   state.convs = loadConversations(storage, contract, acct);
-  await Promise.all(state.convs.map(reconcile));
+  // The contract's per-account list (escrow v2) also shows conversations whose key is not here.
+  const listed = await state.token.conversationsOf(acct).catch(() => null);
+  for (const v of listed ?? []) state.chain.set(v.conversation_id, v);
+  await Promise.all(
+    state.convs.map((c) => reconcile(c, listed ? (state.chain.get(c.conversation_id) ?? null) : undefined)),
+  );
   await Promise.all(state.convs.filter((c) => c.state === "open").map(readUsage));
   const saved = storage.getItem(currentKey(contract, acct));
   const pick =
-    state.convs.find((c) => c.conversation_id === saved) ??
-    state.convs.find((c) => c.state === "open") ??
-    state.convs[0];
-  if (pick) await select(pick.conversation_id);
+    saved && (state.chain.has(saved) || state.convs.some((c) => c.conversation_id === saved))
+      ? saved
+      : (state.convs.find((c) => c.state === "open") ?? state.convs[0])?.conversation_id;
+  if (pick) await select(pick);
   else render();
 }
 
 /** The chain is the truth: a start that never landed, a refund or settlement done elsewhere. */
-async function reconcile(conv: StoredConversation): Promise<void> {
-  const onChain = await state.token!.conversation(conv.conversation_id).catch(() => undefined);
+async function reconcile(
+  conv: StoredConversation,
+  listed: ConversationView | null | undefined,
+): Promise<void> {
+  // Not in the account's list: imported for another opener, or a start that has not landed yet.
+  const onChain = listed ?? (await state.token!.conversation(conv.conversation_id).catch(() => undefined));
   if (onChain === undefined) return; // RPC trouble: keep what this browser knows
   if (onChain === null) {
     if (conv.state === "pending" && Date.now() - conv.created_at > STALE_PENDING_MS) {
@@ -61,8 +70,9 @@ async function reconcile(conv: StoredConversation): Promise<void> {
     return;
   }
   state.chain.set(conv.conversation_id, onChain);
-  if (onChain.status === "refunded" && conv.state !== "refunded") {
-    conv.state = "refunded";
+  const closed = onChain.status === "refunded" || onChain.status === "reclaimed";
+  if (closed && conv.state !== onChain.status) {
+    conv.state = onChain.status as "refunded" | "reclaimed";
     conv.refund ??= { summary: refundedSummary(onChain), events: [] };
     persistConversation(conv);
   } else if (conv.state === "pending") {
@@ -72,18 +82,26 @@ async function reconcile(conv: StoredConversation): Promise<void> {
 }
 
 function refundedSummary(v: ConversationView): string {
-  const refunded = BigInt(v.refund_amount ?? "0");
-  return `Refunded ${tokens(refunded)}; spent ${tokens(BigInt(v.amount) - refunded)} of ${tokens(v.amount)}.`;
+  const back = BigInt(v.refund_amount ?? "0");
+  if (v.status === "reclaimed") return `Reclaimed ${tokens(back)} after the conversation expired.`;
+  return `Refunded ${tokens(back)}; spent ${tokens(BigInt(v.deposit) - back)} of ${tokens(v.deposit)}.`;
 }
 
 export async function select(id: string): Promise<void> {
   const conv = state.convs.find((c) => c.conversation_id === id);
-  if (!conv) return;
+  if (!conv && !state.chain.has(id)) return;
   clearTimeout(state.pollTimer);
   const contract = state.config!.contract_id;
   state.currentId = id;
   state.composing = false;
   storage.setItem(currentKey(contract, account()!), id);
+  if (!conv) {
+    // On chain only: no key, no history here; the header says what can be done.
+    state.messages = [];
+    render();
+    renderMessages();
+    return;
+  }
   const messages = await loadHistory(contract, id).catch(() => []);
   if (state.currentId !== id) return;
   state.messages = messages;
@@ -181,7 +199,7 @@ export async function endAndRefund(): Promise<void> {
   } catch (e) {
     // Already refunded (a retry after a lost response): the chain says so; show that.
     const onChain = await state.token!.conversation(conv.conversation_id).catch(() => null);
-    if (onChain?.status !== "refunded") {
+    if (onChain?.status !== "refunded" && onChain?.status !== "reclaimed") {
       refundSteps.setStep("refund-step-submit", "error");
       throw e;
     }
@@ -206,6 +224,30 @@ async function finishRefund(conv: StoredConversation) {
   if (onChain) state.chain.set(conv.conversation_id, onChain);
   refundSteps.setStep("refund-step-submit", "done");
   setStatus("Conversation ended; the unspent tokens are back in your balance.");
+  render();
+  renderMessages();
+  await refreshAccount();
+}
+
+/** After expiry: the whole deposit back to the opener, no proxy needed. */
+export async function reclaim(): Promise<void> {
+  const id = state.currentId;
+  const chain = id ? state.chain.get(id) : undefined;
+  if (!id || !chain) return;
+  setStatus(`Reclaiming ${tokens(chain.deposit)} from the expired conversation…`);
+  const outcome = await state.token!.reclaim(state.wallet!, id);
+  const onChain = await state.token!.conversation(id).catch(() => null);
+  if (onChain) state.chain.set(id, onChain);
+  const conv = state.convs.find((c) => c.conversation_id === id);
+  if (conv) {
+    conv.state = "reclaimed";
+    conv.refund = {
+      summary: `Reclaimed ${tokens(chain.deposit)} after the conversation expired (${txSummary(outcome)}).`,
+      events: extractEvents(outcome),
+    };
+    persistConversation(conv);
+  }
+  setStatus(`Reclaimed ${tokens(chain.deposit)}: it is back in your balance.`);
   render();
   renderMessages();
   await refreshAccount();

@@ -6,7 +6,7 @@ import { loadHistory, saveHistory, type UiMessage } from "../history.js";
 import type { ConversationUsage } from "../proxy.js";
 import type { StoredConversation } from "../secret.js";
 import { current, state } from "../state.js";
-import { renderList, renderMeter } from "../views/conversations.js";
+import { renderHeader, renderList } from "../views/conversations.js";
 import { renderMessages } from "../views/messages.js";
 
 export async function readUsage(conv: StoredConversation): Promise<ConversationUsage | null> {
@@ -26,7 +26,7 @@ export function pollUsage(fast = false): void {
   if (conv?.state !== "open") return;
   void readUsage(conv).then(() => {
     if (current()?.conversation_id !== conv.conversation_id) return;
-    renderMeter(conv);
+    renderHeader();
     renderList();
     state.pollTimer = window.setTimeout(() => pollUsage(!!state.streaming), fast ? 500 : 4000);
   });
@@ -53,7 +53,7 @@ export async function settleBilled(conv: StoredConversation, message: UiMessage)
   if (current()?.conversation_id === conv.conversation_id && state.messages.includes(message)) {
     await saveHistory(contract, conv.conversation_id, state.messages);
     renderMessages();
-    renderMeter(conv);
+    renderHeader();
     return;
   }
   // Switched away meanwhile: record it in the stored history instead.

@@ -3,7 +3,7 @@
 import type { ConversationView } from "../contract.js";
 import type { NepEvent } from "../near/rpc.js";
 import type { StoredConversation } from "../secret.js";
-import { account, current, state, tokens } from "../state.js";
+import { account, state, tokens } from "../state.js";
 import { byTestId as $, h, show } from "./dom.js";
 
 export interface Entry {
@@ -13,7 +13,7 @@ export interface Entry {
   chain: ConversationView | null;
 }
 
-/** Every conversation to list: local secrets first, then on-chain ones this browser cannot use. */
+/** Every conversation to list, newest first: this browser's keys and the account's on-chain list. */
 export function entries(): Entry[] {
   const list: Entry[] = state.convs.map((c) => ({
     id: c.conversation_id,
@@ -23,34 +23,42 @@ export function entries(): Entry[] {
   for (const [id, chain] of state.chain) {
     if (!list.some((e) => e.id === id)) list.push({ id, local: null, chain });
   }
-  return list;
+  const timeOf = (e: Entry) =>
+    e.chain ? Number(BigInt(e.chain.created_at) / 1_000_000n) : e.local!.created_at;
+  return list.sort((a, b) => timeOf(b) - timeOf(a));
 }
 
-export type Status = "opening" | "open" | "ending" | "refunded" | "reclaimed" | "no key";
+export type Status = "opening" | "open" | "ending" | "expired" | "refunded" | "reclaimed" | "no key";
 
 export function statusOf(e: Entry): Status {
-  const chainStatus = e.chain?.status as string | undefined;
-  if (chainStatus === "refunded") return "refunded";
-  if (chainStatus === "reclaimed") return "reclaimed";
+  const chain = e.chain?.status;
+  if (chain === "refunded" || chain === "reclaimed") return chain;
+  if (e.local?.state === "refunded" || e.local?.state === "reclaimed") return e.local.state;
+  if (chain === "expired") return "expired";
   if (!e.local) return "no key";
   if (e.local.state === "pending") return "opening";
-  return e.local.state === "ending" || e.local.state === "refunded" || e.local.state === "reclaimed"
-    ? e.local.state
-    : "open";
+  return e.local.state === "ending" ? "ending" : "open";
 }
 
 export const titleOf = (e: Entry) => e.local?.title || `Conversation ${e.id.slice(0, 6)}`;
 const dateOf = (ms: number) => new Date(ms).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+/** Chain times are nanoseconds since the epoch, as strings. */
+export const chainDate = (ns: string) => dateOf(Number(BigInt(ns) / 1_000_000n));
+const depositOf = (e: Entry) => e.local?.amount ?? e.chain?.deposit ?? "0";
 
 function summaryOf(e: Entry, status: Status): string {
-  const deposit = e.local?.amount ?? e.chain?.amount ?? "0";
   const usage = state.usage.get(e.id);
-  if (status === "open" && usage) return `${tokens(usage.remaining)} left of ${tokens(deposit)}`;
+  if (status === "open" && usage) return `${tokens(usage.remaining)} left of ${tokens(depositOf(e))}`;
   if (status === "refunded" && e.chain?.refund_amount)
     return `ended · ${tokens(e.chain.refund_amount)} refunded`;
-  if (status === "no key") return `${tokens(deposit)} · key not in this browser`;
-  return `${tokens(deposit)} · ${status}`;
+  if (status === "reclaimed") return `reclaimed ${tokens(depositOf(e))}`;
+  if (status === "expired") return `${tokens(depositOf(e))} · expired, reclaim it`;
+  if (status === "no key") return `${tokens(depositOf(e))} · key not in this browser`;
+  return `${tokens(depositOf(e))} · ${status}`;
 }
+
+export const currentEntry = (): Entry | null =>
+  state.composing ? null : (entries().find((e) => e.id === state.currentId) ?? null);
 
 export function renderList(): void {
   const list = $("conversation-list");
@@ -77,46 +85,70 @@ function setStep(id: "refund-step-sign" | "refund-step-submit", s: "idle" | "act
 }
 export const refundSteps = { setStep };
 
+/** What the header says under the meter, by status. */
+function noteOf(e: Entry, status: Status): string {
+  const expires = e.chain?.expires_at ? chainDate(e.chain.expires_at) : null;
+  const back = e.chain?.refund_amount;
+  if (status === "refunded" && back) {
+    return `Ended: ${tokens(back)} refunded to you, ${tokens(BigInt(depositOf(e)) - BigInt(back))} spent.`;
+  }
+  if (status === "reclaimed") return `Ended: ${tokens(back ?? depositOf(e))} reclaimed after it expired.`;
+  if (status === "no key") {
+    return `This browser does not hold this conversation's key: import an export that has it${expires ? `, or reclaim the whole deposit after ${expires}` : ""}.`;
+  }
+  if (status === "expired") {
+    return `Expired ${expires}: reclaim returns the whole deposit to your account${e.local ? " (End & refund still works too)" : ""}.`;
+  }
+  if (status === "open" && expires)
+    return `Expires ${expires}. Ending it sooner refunds what is left right away.`;
+  return "";
+}
+
 /** The header of the current conversation (hidden when none is selected). */
 export function renderHeader(): void {
-  const conv = state.composing ? null : current();
-  show($("conversation-info"), !!conv);
-  const streaming = !!state.streaming && state.streaming.id === conv?.conversation_id;
-  $<HTMLButtonElement>("send").disabled = conv?.state !== "open" || !account() || streaming;
+  const entry = currentEntry();
+  const conv = entry?.local ?? null;
+  show($("conversation-info"), !!entry);
+  const status = entry ? statusOf(entry) : null;
+  const streaming = !!state.streaming && state.streaming.id === entry?.id;
+  $<HTMLButtonElement>("send").disabled = status !== "open" || !account() || streaming;
   show($("stop"), streaming);
   $<HTMLTextAreaElement>("prompt").placeholder =
-    conv?.state === "open"
+    status === "open"
       ? "Message…"
-      : conv
-        ? "This conversation has ended"
+      : entry
+        ? "This conversation is not open for chat"
         : "Open a conversation to chat";
-  if (!conv) return;
-  const entry: Entry = {
-    id: conv.conversation_id,
-    local: conv,
-    chain: state.chain.get(conv.conversation_id) ?? null,
-  };
-  const status = statusOf(entry);
+  if (!entry || !status) return;
   $("conversation-title").textContent = titleOf(entry);
   $("conversation-status").textContent = status;
   $("conversation-status").dataset["status"] = status;
-  $("conversation-id").textContent = `${conv.conversation_id.slice(0, 8)}…${conv.conversation_id.slice(-4)}`;
-  $("conversation-id").title = `conversation_id ${conv.conversation_id} · opened ${dateOf(conv.created_at)}`;
+  $("conversation-id").textContent = `${entry.id.slice(0, 8)}…${entry.id.slice(-4)}`;
+  $("conversation-id").title =
+    `conversation_id ${entry.id}${conv ? ` · opened ${dateOf(conv.created_at)}` : ""}`;
   show($("show-key"), status === "open");
-  show($("end-refund"), status === "open" || status === "ending");
+  show($("end-refund"), !!conv && (status === "open" || status === "ending" || status === "expired"));
+  show($("reclaim"), status === "expired");
+  const note = noteOf(entry, status);
+  $("conversation-note").textContent = note;
+  show($("conversation-note"), !!note);
   show($("refund-steps"), status === "ending" || status === "refunded");
-  show($("refund-result"), status === "refunded" && !!conv.refund);
+  show($("refund-result"), (status === "refunded" || status === "reclaimed") && !!conv?.refund);
   if (status === "refunded") {
     setStep("refund-step-sign", "done");
     setStep("refund-step-submit", "done");
   }
-  if (conv.refund) renderRefundResult(conv.refund.summary, conv.refund.events);
-  renderMeter(conv);
+  if (conv?.refund) renderRefundResult(conv.refund.summary, conv.refund.events);
+  // The live meter only while the proxy can tell; a closed conversation's note says how it ended.
+  const live = state.usage.has(entry.id) && status !== "refunded" && status !== "reclaimed";
+  show($("usage-line"), live);
+  show($("usage-bar"), live);
+  renderMeter(entry);
 }
 
-export function renderMeter(conv: StoredConversation): void {
-  const u = state.usage.get(conv.conversation_id);
-  const deposit = BigInt(u?.deposit ?? conv.amount);
+export function renderMeter(e: Entry): void {
+  const u = state.usage.get(e.id);
+  const deposit = BigInt(u?.deposit ?? depositOf(e));
   const spent = BigInt(u?.spent ?? "0");
   const reserved = BigInt(u?.reserved ?? "0");
   $("usage-deposit").textContent = tokens(deposit);

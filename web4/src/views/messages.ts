@@ -2,11 +2,22 @@
 // cost, why it is incomplete if it is, and (on the last one) Regenerate.
 import type { UiMessage } from "../history.js";
 import { renderMarkdown } from "../markdown.js";
-import { current, state, tokens } from "../state.js";
+import { state, tokens } from "../state.js";
+import { currentEntry, statusOf } from "./conversations.js";
 import { byTestId as $, h } from "./dom.js";
 
 /** Detached and re-attached when the chat is empty. */
 let emptyHint: HTMLElement | null = null;
+/** What an empty chat says: the page's own welcome when nothing is selected. */
+let welcome: [string, string] | null = null;
+const EMPTY: Record<"open" | "closed" | "elsewhere", [string, string]> = {
+  open: [
+    "Ask anything",
+    "Each answer shows what it cost. Or use this conversation's API key in any OpenAI-compatible app.",
+  ],
+  closed: ["No messages", "This conversation has no history in this browser."],
+  elsewhere: ["Opened elsewhere", "Its key and history are in the browser that opened it."],
+};
 
 const NOTES: Partial<Record<NonNullable<UiMessage["status"]>, string>> = {
   stopped: "Stopped",
@@ -16,12 +27,19 @@ const NOTES: Partial<Record<NonNullable<UiMessage["status"]>, string>> = {
 
 export function renderMessages(): void {
   emptyHint ??= $("chat-empty");
+  welcome ??= [$("chat-empty-title").textContent ?? "", $("chat-empty-text").textContent ?? ""];
   const list = $("messages");
-  const conv = state.composing ? null : current();
-  const messages = conv ? state.messages : [];
+  const entry = currentEntry();
+  const open = !!entry && statusOf(entry) === "open";
+  const messages = entry ? state.messages : [];
   const lastAnswer = messages.map((m) => m.role).lastIndexOf("assistant");
-  list.replaceChildren(...messages.map((m, i) => messageNode(m, i === lastAnswer && conv?.state === "open")));
-  if (messages.length === 0) list.append(emptyHint);
+  list.replaceChildren(...messages.map((m, i) => messageNode(m, i === lastAnswer && open)));
+  if (messages.length === 0) {
+    const [title, text] = !entry ? welcome : EMPTY[open ? "open" : entry.local ? "closed" : "elsewhere"];
+    emptyHint.querySelector("h3")!.textContent = title;
+    emptyHint.querySelector("p")!.textContent = text;
+    list.append(emptyHint);
+  }
   list.scrollTop = list.scrollHeight;
 }
 
