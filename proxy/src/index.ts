@@ -29,9 +29,11 @@ export type {
   ModelInfo,
   NodeUpstreamCall,
   Upstream,
+  UpstreamApi,
   UpstreamCall,
   UpstreamChatRequest,
   UpstreamHead,
+  UpstreamRequest,
   Usage,
   WebUpstreamCall,
 } from "./upstreams/types.js";

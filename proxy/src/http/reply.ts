@@ -30,8 +30,8 @@ export function jsonReply(result: CompletionResult, body: unknown = result.body)
 
 export interface ReplyOptions {
   stream: boolean;
-  /** The surface's stream writer over the sink the bytes go to. */
-  consumer(sink: Sink): StreamConsumer;
+  /** The surface's stream writer over the sink the bytes go to (streams only). */
+  consumer?(sink: Sink): StreamConsumer;
   run(consumer?: StreamConsumer): Promise<ChatResult>;
   /** The JSON body of a completion (default: the upstream's answer as the pipeline returned it). */
   json?(result: CompletionResult): unknown;
@@ -43,6 +43,7 @@ export async function reply(c: Context, options: ReplyOptions): Promise<Response
     if (result.kind !== "completion") throw new Error("a non-streaming request produced a stream");
     return jsonReply(result, options.json ? options.json(result) : result.body);
   }
+  if (!options.consumer) throw new Error("a streaming reply needs a consumer");
   const direct = nodeBindings(c.env)?.direct;
   let sink: Sink;
   let body: ReadableStream<Uint8Array> | null = null;

@@ -68,9 +68,6 @@ export function embeddingRoutes(app: Hono, ctx: ProxyContext): void {
     });
     return reply(c, {
       stream: false,
-      consumer: () => {
-        throw new Error("embeddings do not stream");
-      },
       run: () =>
         run(ctx, {
           conversationId,
