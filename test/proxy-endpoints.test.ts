@@ -98,5 +98,72 @@ test.serial(
     t.is(translated.output_text, "one two three");
     t.true(mock.requests.at(-1)!.path.endsWith("/chat/completions"));
     t.is((await balance(tp, secret)).reserved, "0");
+    t.is(
+      (await client.responses.retrieve(translated.id)).output_text,
+      "one two three",
+      "stored, retrievable",
+    );
+  },
+);
+
+test.serial(
+  "stored responses belong to their conversation: another secret can neither read nor continue them",
+  async (t) => {
+    const owner = tp.client(tp.open(10_000n));
+    const stranger = tp.open(10_000n);
+    const stored = await owner.responses.create({ model: "plain-model", input: "private" });
+    const read = await tp.fetch(`/v1/responses/${stored.id}`, { secret: stranger });
+    t.is(read.status, 404);
+    const itemId = stored.output[0]!.id!;
+    for (const body of [
+      { model: "plain-model", previous_response_id: stored.id, input: "go on" },
+      { model: "plain-model", input: [{ type: "item_reference", id: itemId }] },
+    ]) {
+      const res = await tp.fetch("/v1/responses", {
+        secret: stranger,
+        method: "POST",
+        body: JSON.stringify(body),
+      });
+      t.is(res.status, 400);
+      t.regex(
+        ((await res.json()) as { error: { code: string } }).error.code,
+        /previous_response_not_found|item_not_found/,
+      );
+    }
+    t.is((await balance(tp, stranger)).spent, "0", "nothing was served, nothing billed");
+    // The owner continues it: the stored turn is part of the new prompt (and of its reservation).
+    const before = mock.requests.length;
+    await owner.responses.create({ model: "plain-model", previous_response_id: stored.id, input: "go on" });
+    const sent = mock.requests[before]!.body["messages"] as Array<{ role: string; content: string }>;
+    t.deepEqual(
+      sent.map((m) => [m.role, m.content]),
+      [
+        ["user", "private"],
+        ["assistant", "one two three"],
+        ["user", "go on"],
+      ],
+    );
+  },
+);
+
+test.serial(
+  "T18 inputs the proxy cannot bound are refused before anything is reserved: background, stored conversation or prompt, token-array prompts",
+  async (t) => {
+    const secret = tp.open(10_000n);
+    const before = mock.requests.length;
+    for (const [path, body, param] of [
+      ["/v1/responses", { model: "mock-model", input: "x", background: true }, "background"],
+      ["/v1/responses", { model: "mock-model", input: "x", conversation: "conv_1" }, "conversation"],
+      ["/v1/responses", { model: "mock-model", prompt: { id: "pmpt_1" } }, "prompt"],
+      // 2000 tokens in 4000 characters of JSON: a chars/3 estimate would reserve only 1334 of them.
+      ["/v1/completions", { model: "mock-model", prompt: Array.from({ length: 2000 }, () => 1) }, "prompt"],
+    ] as const) {
+      const res = await tp.fetch(path, { secret, method: "POST", body: JSON.stringify(body) });
+      t.is(res.status, 400, `${path} ${param}`);
+      t.is(((await res.json()) as { error: { param: string } }).error.param, param);
+    }
+    t.is(mock.requests.length, before, "nothing reached the upstream");
+    const b = await balance(tp, secret);
+    t.deepEqual([b.spent, b.reserved], ["0", "0"]);
   },
 );

@@ -125,6 +125,21 @@ test.serial(
     t.regex(text, /you said stream this/);
     cost(completed?.usage as never);
 
+    // The SDK's own stream helper rebuilds the response from the events (it throws on a wrong order).
+    const helper = client.responses.stream({
+      model: "demo-local",
+      input: "think first",
+      reasoning: { effort: "low" },
+    });
+    const rebuilt = await helper.finalResponse();
+    t.deepEqual(
+      rebuilt.output.map((o) => o.type),
+      ["reasoning", "message"],
+    );
+    t.regex(rebuilt.output_text, /you said think first/);
+    t.regex((rebuilt.output[0] as OpenAI.Responses.ResponseReasoningItem).summary[0]!.text, /does not think/);
+    cost(rebuilt.usage as never);
+
     const tools: OpenAI.Responses.Tool[] = [
       {
         type: "function",
@@ -181,7 +196,16 @@ test.serial(
   "Vercel AI SDK default provider (/v1/responses): generateText, streamText, a tool call",
   async (t) => {
     const c = await stack.open(100_000n);
-    const openai = createOpenAI({ baseURL: `${proxy.url}/v1`, apiKey: c.secret });
+    // The client's own fetch, watched: what the AI SDK sends is checked below.
+    const sent: Array<{ input?: Array<{ type?: string }> }> = [];
+    const openai = createOpenAI({
+      baseURL: `${proxy.url}/v1`,
+      apiKey: c.secret,
+      fetch: (url, init) => {
+        if (typeof init?.body === "string") sent.push(JSON.parse(init.body));
+        return fetch(url, init);
+      },
+    });
     const model = openai("demo-local");
     let total = 0n;
     const add = (u: { inputTokens?: number; outputTokens?: number }) => {
@@ -197,6 +221,23 @@ test.serial(
     for await (const delta of streamed.textStream) text += delta;
     t.regex(text, /you said stream from the AI SDK/);
     add(await streamed.usage);
+
+    // A second turn the way useChat sends it: the first answer comes back as an item_reference (the
+    // AI SDK's default store: true), resolved from the proxy's stored response.
+    const second = await generateText({
+      model,
+      messages: [
+        { role: "user", content: "hello from the AI SDK" },
+        ...generated.response.messages,
+        { role: "user", content: "and again" },
+      ],
+    });
+    t.regex(second.text, /you said and again/);
+    t.true(
+      sent.at(-1)!.input!.some((item) => item.type === "item_reference"),
+      "the earlier answer was sent as an item_reference and resolved by the proxy",
+    );
+    add(second.usage);
 
     const seen: string[] = [];
     const withTool = await generateText({

@@ -65,19 +65,31 @@ const requestSchema = z.looseObject({
 
 export type ResponsesRequest = z.infer<typeof requestSchema>;
 
-export function parseResponsesRequest(body: Record<string, unknown>): ResponsesRequest {
-  const request = parseBody(requestSchema, body);
-  if (request.input === undefined && !request.previous_response_id)
-    throw errors.badRequest("invalid request: input is required", "input");
-  return request;
-}
-
 const unsupported = (what: string, param: string) =>
   errors.badRequest(
     `${what} is not supported by this proxy (it forwards to chat-completions models); send the content inline`,
     param,
     "unsupported_parameter",
   );
+
+/**
+ * Fields whose cost the proxy cannot see or bound: a background response is answered later (its
+ * usage never passes through here); a stored conversation or a prompt template adds input the
+ * proxy never reads.
+ */
+const UNMETERABLE: Array<[string, (v: unknown) => boolean, string]> = [
+  ["background", (v) => v === true, "background responses (the proxy meters the answer it relays)"],
+  ["conversation", (v) => v != null, "conversation (a stored OpenAI conversation)"],
+  ["prompt", (v) => v != null, "prompt (a stored prompt template)"],
+];
+
+export function parseResponsesRequest(body: Record<string, unknown>): ResponsesRequest {
+  for (const [field, present, what] of UNMETERABLE) if (present(body[field])) throw unsupported(what, field);
+  const request = parseBody(requestSchema, body);
+  if (request.input === undefined && !request.previous_response_id)
+    throw errors.badRequest("invalid request: input is required", "input");
+  return request;
+}
 
 type Part = Record<string, unknown> & { type?: string };
 

@@ -13,7 +13,7 @@ import type { Sink } from "../relay/sink.js";
 import { ResponsesEventWriter } from "./events.js";
 import { parseResponsesRequest, type ResponsesRequest, toChatBody } from "./request.js";
 import { type ChatUsageLike, fromChatCompletion, newId, type ResponseFrame } from "./response.js";
-import { assistantMessage } from "./store.js";
+import { assistantMessage, type StoredResponse } from "./store.js";
 import type { ResponseObject } from "./types.js";
 
 export interface ResponsesCall {
@@ -43,7 +43,7 @@ export async function responsesCall(
       request.previous_response_id ? "previous_response_id" : "input",
       "unsupported_parameter",
     );
-  let history: ReturnType<NonNullable<typeof ctx.responses.get>>;
+  let history: StoredResponse | undefined;
   if (request.previous_response_id) {
     history = ctx.responses.get(request.previous_response_id, conversationId);
     if (!history)

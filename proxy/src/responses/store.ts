@@ -6,7 +6,7 @@
 import type { ChatMessage } from "./request.js";
 import type { OutputItem, ResponseObject } from "./types.js";
 
-interface Entry {
+export interface StoredResponse {
   conversationId: string;
   /** The conversation through this response, as chat messages (instructions excluded). */
   messages: ChatMessage[];
@@ -41,7 +41,7 @@ export function assistantMessage(output: OutputItem[]): ChatMessage | undefined 
 
 export class ResponseStore {
   /** Insertion order = age order: the oldest entry is the first key. */
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, StoredResponse>();
   /** Output item id -> response id. */
   readonly #items = new Map<string, string>();
   #bytes = 0;
@@ -65,7 +65,7 @@ export class ResponseStore {
   }
 
   /** The stored response of this conversation, or undefined (unknown, expired, or another's). */
-  get(id: string, conversationId: string, now = Date.now()): Entry | undefined {
+  get(id: string, conversationId: string, now = Date.now()): StoredResponse | undefined {
     const entry = this.#entries.get(id);
     if (!entry || entry.conversationId !== conversationId) return undefined;
     if (entry.expiresAt <= now) {

@@ -26,7 +26,9 @@ const embeddingsSchema = z.looseObject({
 
 const completionsSchema = z.looseObject({
   model: z.string().min(1).max(256),
-  prompt: z.union([z.string(), z.array(z.string()).min(1).max(2048), tokenArray, z.array(tokenArray).min(1)]),
+  // Text only: a token-array prompt would be estimated from its JSON digits, below its real length.
+  prompt: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
+  suffix: z.string().nullish(),
   stream: z.boolean().nullish(),
   n: z.number().int().min(1).max(16).nullish(),
   best_of: z.number().int().min(1).max(16).nullish(),
@@ -88,7 +90,9 @@ export function embeddingRoutes(app: Hono, ctx: ProxyContext): void {
       "completions",
       "the legacy completions API is forwarded only to providers that declare it (apis: [completions]); use POST /v1/chat/completions or POST /v1/responses",
     );
-    const prompt = Array.isArray(request.prompt) ? JSON.stringify(request.prompt) : request.prompt;
+    const prompt =
+      (Array.isArray(request.prompt) ? JSON.stringify(request.prompt) : request.prompt) +
+      (request.suffix ?? "");
     // Legacy best_of generates best_of completions server-side: each is billed, so each is reserved.
     const choices = Math.max(request.n ?? 1, request.best_of ?? 1);
     const meter = {
