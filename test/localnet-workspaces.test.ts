@@ -171,17 +171,34 @@ test("patchStateRecords rewrites contract state and accounts", async (t) => {
   t.is((await rich.balance()).total.toString(), near("12345").toString());
 });
 
-test("fastForward moves the chain ahead", async (t) => {
-  const { worker } = t.context;
+test("fastForward moves height and block time ahead as nearcore's sandbox does (1.3 s a block, kept)", async (t) => {
+  const { worker, root } = t.context;
   // near-workspaces' provider type comes from its own near-api-js copy; only `block` is needed here.
   const provider = worker.provider as unknown as {
     block(q: object): Promise<{ header: { height: number; timestamp_nanosec: string } }>;
   };
+  const wallNs = () => BigInt(Date.now()) * 1_000_000n;
+  const ms = 1_000_000n;
   const before = await provider.block({ finality: "final" });
+  const start = wallNs();
   await worker.provider.fastForward(1000);
   const after = await provider.block({ finality: "final" });
   t.true(after.header.height >= before.header.height + 1000);
-  t.true(BigInt(after.header.timestamp_nanosec) > BigInt(before.header.timestamp_nanosec) + 999n * 10n ** 9n);
+  // nearcore: now + accrued delta_height × (min + max block production delay) / 2.
+  const ahead = BigInt(after.header.timestamp_nanosec) - start;
+  t.true(ahead >= 1300_000n * ms, `block time ${ahead / ms} ms ahead of the wall clock, want >= 1300 s`);
+  t.true(ahead < 1301_000n * ms + (wallNs() - start), `block time ${ahead / ms} ms ahead, want about 1300 s`);
+
+  // After an idle while, a small fast-forward still moves time past the wall clock (not only past the
+  // previous block), and the time gained is kept by the blocks that follow.
+  await new Promise((r) => setTimeout(r, 1500));
+  const idle = wallNs();
+  await worker.provider.fastForward(1);
+  const small = await provider.block({ finality: "final" });
+  t.true(BigInt(small.header.timestamp_nanosec) - idle >= 1301_300n * ms, "1300 s + 1.3 s ahead");
+  await root.createSubAccount("afterff");
+  const next = await provider.block({ finality: "final" });
+  t.true(BigInt(next.header.timestamp_nanosec) - wallNs() >= 1301_000n * ms, "later blocks stay ahead");
 });
 
 test("tearDown leaves no process behind", async (t) => {

@@ -1,6 +1,6 @@
 // Block production: one block per transaction (or per fast-forward), all of them final at once.
 import { base58, sha256 } from "../encoding.js";
-import { BLOCK_TIME_NS, EPOCH_LENGTH } from "./config.js";
+import { EPOCH_LENGTH, FAST_FORWARD_NS_PER_BLOCK } from "./config.js";
 
 export interface Block {
   height: bigint;
@@ -27,7 +27,10 @@ export class BlockStore {
   private readonly byHeight = new Map<bigint, Block>();
   private readonly byHash = new Map<string, Block>();
   private latestBlock: Block | undefined;
-  /** Added to the wall clock so that fast-forwarded time stays ahead after later blocks. */
+  /**
+   * Added to the wall clock: the time fast-forwards accrued (nearcore's sandbox keeps it for the
+   * node's life), or how far ahead the latest stored block is after a restart.
+   */
   private clockOffsetNs = 0n;
 
   get latest(): Block {
@@ -60,12 +63,19 @@ export class BlockStore {
     }
   }
 
+  /** sandbox_fast_forward: later blocks are `deltaHeight` × 1.3 s further ahead of the wall clock. */
+  fastForward(deltaHeight: bigint): Block {
+    this.clockOffsetNs += deltaHeight * FAST_FORWARD_NS_PER_BLOCK;
+    return this.next([], deltaHeight);
+  }
+
   /** The next block's header; the block joins the store when `add` is called with it. */
   next(txHashes: string[], heightDelta = 1n): Block {
     const prev = this.latest;
     const height = prev.height + heightDelta;
     const now = BigInt(Date.now()) * 1_000_000n + this.clockOffsetNs;
-    const minimum = prev.timestamp + (heightDelta > 1n ? heightDelta * BLOCK_TIME_NS : 1_000n);
+    // Block time never stands still or goes back (nearcore: prev + 1 ns at least).
+    const minimum = prev.timestamp + 1_000n;
     const timestamp = now > minimum ? now : minimum;
     return {
       height,

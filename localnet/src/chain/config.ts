@@ -22,5 +22,9 @@ export const ZERO_BALANCE_ACCOUNT_STORAGE_LIMIT = 770n;
 export const GENESIS_BALANCE = 10n ** 33n; // 1e9 NEAR, as near-sandbox gives test.near
 export const GENESIS_LOCKED = 50_000_000n * 10n ** 24n;
 export const REGISTRAR_BALANCE = 10n ** 33n;
-/** Block time used when fast-forwarding: nearcore's sandbox advances about 1 s per block. */
-export const BLOCK_TIME_NS = 1_000_000_000n;
+/**
+ * What one fast-forwarded block adds to block time, as nearcore's sandbox does (`sandbox_delta_time`:
+ * accrued delta_height × the average of min_block_production_delay and max_block_production_delay,
+ * 600 ms and 2 s in the config `near-sandbox init` writes): 1.3 s.
+ */
+export const FAST_FORWARD_NS_PER_BLOCK = (600_000_000n + 2_000_000_000n) / 2n;
