@@ -2,6 +2,8 @@
 import test from "ava";
 import { verifyMessage } from "ethers";
 import OpenAI from "openai";
+import { conversationIdFromSecret } from "../proxy/src/auth.js";
+import { servingEnded } from "../proxy/src/relay/admission.js";
 import { refundSignerAddress } from "../wire/index.js";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { balance, newSecret, startTestProxy, type TestProxy, UPSTREAM_KEY } from "./helpers/proxy.js";
@@ -590,4 +592,40 @@ test("T13 a secret pasted into the YAML config is rejected, and the error does n
   );
   t.false(String(err?.message).includes("sk-live-very-secret"));
   t.regex(String(err?.message), /api_key/);
+});
+
+// ---------------------------------------------------------------- T17 (the operator's side)
+test("T17 the proxy stops serving before the escrow expires (its opener could then reclaim what was served), and still signs its refund", async (t) => {
+  const { tp, done } = await setup(
+    {},
+    { chain: { contract_id: "token.test.near", stop_before_expiry_secs: 600 } },
+  );
+  try {
+    const minute = 60n * 1_000_000_000n;
+    const fresh = tp.open(10_000n, "alice.test.near", 60n * minute);
+    t.is((await chat(tp, fresh, {})).status, 200, "an hour left: served");
+    const ending = tp.open(10_000n, "alice.test.near", 9n * minute);
+    const refused = await chat(tp, ending, {});
+    t.is(refused.status, 403, "nine minutes left, inside the 10-minute margin");
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    t.is(body.error.code, "conversation_expiring");
+    t.regex(body.error.message, /expires at \d{4}-\d\d-\d\dT.*POST \/v1\/conversations\/refund/);
+    // A conversation the ledger already knows is judged by the expiry it recorded at first sight.
+    const known = tp.open(10_000n, "alice.test.near", 11n * minute);
+    t.is((await chat(tp, known, {})).status, 200);
+    const state = await tp.proxy.context.store.getConversation(conversationIdFromSecret(known));
+    t.is(
+      state?.escrow?.expires_at,
+      BigInt(tp.chain.conversations.get(conversationIdFromSecret(known))!.expires_at),
+    );
+    t.false(servingEnded(state!.escrow!.expires_at, 600));
+    t.true(servingEnded(state!.escrow!.expires_at, 600, Date.now() + 2 * 60_000), "two minutes on");
+    // The refund is signed whatever the expiry: the opener's own money, and the operator's pay.
+    const refund = await tp.fetch("/v1/conversations/refund", { method: "POST", secret: ending });
+    t.is(refund.status, 200);
+    const signed = (await refund.json()) as { refund_message: string };
+    t.like(JSON.parse(signed.refund_message), { refund_amount: "10000", deposit: "10000" });
+  } finally {
+    await done();
+  }
 });

@@ -93,6 +93,11 @@ export const configSchema = z.strictObject({
       rpc_url: z.string().url().default("http://127.0.0.1:3030"),
       contract_id: z.string().min(2).default("token.test.near"),
       timeout_ms: z.coerce.number().int().positive().default(10_000),
+      /**
+       * Stop serving a conversation this long before its escrow's expires_at: after it the opener can
+       * reclaim the whole deposit, so the refund paying the operator must be on chain before then.
+       */
+      stop_before_expiry_secs: z.coerce.number().int().min(0).default(600),
       /** `memory` only: conversations that exist without a chain (demo and tests). */
       conversations: z.array(demoConversationSchema).default([]),
     })
@@ -203,6 +208,12 @@ export const settings: Setting[] = [
     env: "AIPROXY_CHAIN_TIMEOUT_MS",
     flag: "--chain-timeout-ms <ms>",
     describe: "RPC timeout",
+  },
+  {
+    path: "chain.stop_before_expiry_secs",
+    env: "AIPROXY_STOP_BEFORE_EXPIRY_SECS",
+    flag: "--stop-before-expiry-secs <s>",
+    describe: "stop serving a conversation this long before its escrow expires",
   },
   { path: "store.path", env: "AIPROXY_STORE_PATH", flag: "--store-path <file>", describe: "SQLite file" },
   {

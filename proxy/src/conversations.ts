@@ -35,7 +35,9 @@ export class ConversationService {
       throw e;
     }
     if (!view || view.conversation_id !== conversationId) throw errors.unknownConversation();
-    if (view.status !== "open") throw errors.conversationClosed();
+    // "expired" is still an open escrow: the proxy will not serve it (admission), but can still sign
+    // its refund, which pays until the opener reclaims it.
+    if (view.status !== "open" && view.status !== "expired") throw errors.conversationClosed();
     let escrow: { deposit: bigint; created_at: bigint; expires_at: bigint };
     try {
       escrow = {

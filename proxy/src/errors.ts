@@ -64,6 +64,12 @@ export const errors = {
       "no open conversation on chain for this secret (sha256(secret) is not a known conversation_id)",
       "conversation_not_found",
     ),
+  conversationExpiring: (expiresAt: bigint) =>
+    new ApiError(
+      403,
+      `this conversation's escrow expires at ${new Date(Number(expiresAt / 1_000_000n)).toISOString()}: it serves no more requests; end it (POST /v1/conversations/refund) to get the unspent part back`,
+      "conversation_expiring",
+    ),
   conversationClosed: () =>
     new ApiError(
       403,

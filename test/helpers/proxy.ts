@@ -17,7 +17,7 @@ export interface TestProxy {
   signer: Wallet;
   logs: string[];
   /** Opens an escrow on the fake chain and returns its secret. */
-  open(amount: bigint, receiverId?: string): string;
+  open(amount: bigint, receiverId?: string, lifetimeNs?: bigint): string;
   client(secret: string, options?: { maxRetries?: number }): OpenAI;
   fetch(path: string, init?: RequestInit & { secret?: string }): Promise<Response>;
   stop(): Promise<void>;
@@ -84,9 +84,9 @@ export async function startTestProxy(
     chain,
     signer: new Wallet(signer.privateKey),
     logs,
-    open: (amount, receiverId) => {
+    open: (amount, receiverId, lifetimeNs) => {
       const secret = newSecret();
-      chain.open(secret, amount, receiverId);
+      chain.open(secret, amount, receiverId, lifetimeNs);
       return secret;
     },
     client: (secret, options = {}) =>

@@ -178,16 +178,25 @@ export async function openConversation(
   who: NearAccount,
   amount: bigint,
   id = conversationId(),
+  extra: { expires_in_secs?: number } = {},
 ) {
   const result = await who.callRaw(
     world.token,
     "start_ai_conversation",
-    { conversation_id: id, amount: amount.toString() },
+    { conversation_id: id, amount: amount.toString(), ...extra },
     { attachedDeposit: NEAR / 10n },
   );
   if (result.failed) throw new Error(`start_ai_conversation failed: ${JSON.stringify(result.Failure)}`);
   world.conversations.push(id);
   return { id, result };
+}
+
+/**
+ * Moves block time at least `seconds` ahead with sandbox_fast_forward (localnet and nearcore's sandbox
+ * both add 1.3 s per fast-forwarded block).
+ */
+export async function passTime(worker: Worker, seconds: number): Promise<void> {
+  await worker.provider.fastForward(Math.ceil(seconds / 1.3) + 1);
 }
 
 /** NEP-297 events of a result, parsed. */

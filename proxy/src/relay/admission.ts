@@ -34,6 +34,8 @@ export async function prepare(ctx: ProxyContext, input: PrepareInput): Promise<P
   if (!model) throw errors.unknownModel(input.model);
   const state = await ctx.conversations.load(input.conversationId);
   if (state.status !== "open") throw errors.conversationClosed();
+  if (state.escrow && servingEnded(state.escrow.expires_at, ctx.config.chain.stop_before_expiry_secs))
+    throw errors.conversationExpiring(state.escrow.expires_at);
   const price = priceOf(model);
   if (input.inputOnly) {
     const promptTokens = input.inputOnly.promptTokens;
@@ -48,6 +50,11 @@ export async function prepare(ctx: ProxyContext, input: PrepareInput): Promise<P
     charsPerToken: ctx.config.metering.chars_per_token,
   });
   return { model, price, quote: q };
+}
+
+/** True from `marginSecs` before the escrow's expiry: its refund must land before the opener may reclaim. */
+export function servingEnded(expiresAt: bigint, marginSecs: number, nowMs = Date.now()): boolean {
+  return BigInt(nowMs) * 1_000_000n + BigInt(marginSecs) * 1_000_000_000n >= expiresAt;
 }
 
 export function balanceOf(state: ConversationState): BalanceView {
