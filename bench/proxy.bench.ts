@@ -268,10 +268,9 @@ if (!portkeySkipped && !existsSync(portkeyGateway)) {
 }
 
 const reply = "The quick brown fox jumps over the lazy dog again and again";
-const instantMock = await startMockUpstream({ reply, promptTokens: 20 });
+const instantMock = await startMockUpstream({ reply });
 const pacedMock = await startMockUpstream({
   reply,
-  promptTokens: 20,
   firstChunkDelayMs: pacedTtftMs,
   chunkDelayMs: pacedChunkMs,
 });

@@ -71,7 +71,7 @@ async function phase(urls: string[], secrets: string[]): Promise<{ rps: number; 
 
 const dir = mkdtempSync(join(tmpdir(), "aiproxy-bench-scale-"));
 const server = await startNatsServer();
-const upstream = await startMockUpstream({ reply: "a short benchmark answer", promptTokens: 10 });
+const upstream = await startMockUpstream({ reply: "a short benchmark answer" });
 const children: ChildProxy[] = [];
 try {
   const secrets = Array.from({ length: conversations }, () => newSecret());

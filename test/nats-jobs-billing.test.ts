@@ -9,6 +9,7 @@ import { JOB_RESERVATION_OWNER } from "../proxy/src/jobs/service.js";
 import type { JobView } from "../proxy/src/jobs/types.js";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { type NatsServer, startNatsServer } from "./helpers/nats-server.js";
+import { billFor } from "./helpers/provider-billing.js";
 import { startTestProxy, type TestProxy } from "./helpers/proxy.js";
 
 const TTL_MS = 2000;
@@ -33,7 +34,7 @@ const proxyFor = (instance: string, jobs: Record<string, unknown>) =>
 
 test.before(async () => {
   server = await startNatsServer();
-  upstream = await startMockUpstream({ reply: "the job answer", promptTokens: 10 });
+  upstream = await startMockUpstream({ reply: "the job answer" });
   submitter = await proxyFor("proxy-s", { worker: false });
 });
 test.after.always(async () => {
@@ -44,6 +45,8 @@ test.after.always(async () => {
 });
 
 const ask = { model: "mock-model", messages: [{ role: "user", content: "hi" }], max_tokens: 20 };
+/** What the mock bills for `ask` (its real token counts at the test prices). */
+const BILL = billFor(ask, "the job answer");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function submit(tp: TestProxy, secret: string): Promise<JobView> {
@@ -199,17 +202,17 @@ test.serial(
     t.is(done?.status, "failed");
     t.is(done?.error?.code, "job_timeout");
     t.true(sawPending, "reported failed at the timeout, before the run settled");
-    t.is(done?.billed, "16", "10 prompt x 1 + 3 completion x 2, from the late answer's usage");
-    t.deepEqual(done?.usage, { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13, cost: "16" });
+    t.is(done?.billed, BILL.toString(), "from the late answer's usage");
+    t.deepEqual(done?.usage, { ...upstream.billed.at(-1)!, cost: BILL.toString() });
     const end = await ledger(submitter, secret);
-    t.is(end.state.spent, 16n);
+    t.is(end.state.spent, BILL);
     t.is(end.state.reserved, 0n);
     t.is(end.open.length, 0);
     t.deepEqual(
       end.settlements.map((s) => [s.reservation_id, s.charged]),
-      [[job.id, 16n]],
+      [[job.id, BILL]],
     );
-    t.is(await refund(submitter, secret), 10_000n - 16n);
+    t.is(await refund(submitter, secret), 10_000n - BILL);
   },
 );
 

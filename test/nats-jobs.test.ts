@@ -7,6 +7,7 @@ import { getJob, JobApiError, runJob, submitJob, waitForJob } from "../proxy/src
 import { natsRequest } from "../proxy/src/nats/client.js";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { type NatsServer, startNatsServer } from "./helpers/nats-server.js";
+import { billFor } from "./helpers/provider-billing.js";
 import { balance, startTestProxy, type TestProxy } from "./helpers/proxy.js";
 
 let server: NatsServer;
@@ -17,7 +18,7 @@ const TTL_MS = 1500;
 
 test.before(async () => {
   server = await startNatsServer();
-  upstream = await startMockUpstream({ reply: "the job answer", promptTokens: 10 });
+  upstream = await startMockUpstream({ reply: "the job answer" });
   tp = await startTestProxy(upstream.url, {
     store: { type: "jetstream" },
     nats: { servers: [server.url] },
@@ -33,6 +34,8 @@ test.after.always(async () => {
 });
 
 const ask = { model: "mock-model", messages: [{ role: "user", content: "hi" }], max_tokens: 20 };
+/** What the mock bills for `ask` (its real token counts at the test prices). */
+const BILL = billFor(ask, "the job answer");
 const opts = (secret: string) => ({ baseUrl: tp.proxy.url, secret });
 
 test("jobs: POST /v1/jobs returns a job id at once; polling returns the completion, billed once under the job id", async (t) => {
@@ -46,17 +49,17 @@ test("jobs: POST /v1/jobs returns a job id at once; polling returns the completi
     (done.completion as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content,
     "the job answer",
   );
-  t.deepEqual(done.usage, { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13, cost: "16" });
-  t.is(done.billed, "16"); // 10 x 1 + 3 x 2
+  t.deepEqual(done.usage, { ...upstream.billed.at(-1)!, cost: BILL.toString() });
+  t.is(done.billed, BILL.toString());
   const b = await balance(tp, secret);
-  t.is(b.spent, "16");
+  t.is(b.spent, BILL.toString());
   t.is(b.reserved, "0");
   const settled = await tp.proxy.context.store.settlements(
     (await import("../proxy/src/auth.js")).conversationIdFromSecret(secret),
   );
   t.deepEqual(
     settled.map((s) => [s.reservation_id, s.charged]),
-    [[submitted.id, 16n]],
+    [[submitted.id, BILL]],
   );
 });
 
@@ -82,7 +85,7 @@ test("T08 jobs reserve at submit: queued jobs can never overspend the conversati
   const b = await balance(tp, secret);
   t.true(BigInt(b.spent) <= 200n);
   t.is(b.reserved, "0");
-  t.is(BigInt(b.spent), BigInt(accepted) * 16n);
+  t.is(BigInt(b.spent), BigInt(accepted) * BILL);
 });
 
 test("jobs over NATS: <prefix>.jobs.submit and <prefix>.jobs.get", async (t) => {

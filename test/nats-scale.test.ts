@@ -12,6 +12,7 @@ import { natsChat } from "../proxy/src/nats/client.js";
 import { JetStreamStore } from "../proxy/src/store/jetstream.js";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { type ChildProxy, type NatsServer, spawnProxy, startNatsServer } from "./helpers/nats-server.js";
+import { billFor } from "./helpers/provider-billing.js";
 import { newSecret, UPSTREAM_KEY } from "./helpers/proxy.js";
 
 const dir = mkdtempSync(join(tmpdir(), "aiproxy-scale-"));
@@ -36,7 +37,7 @@ const start = async (instance: string) => {
 
 test.before(async () => {
   server = await startNatsServer();
-  upstream = await startMockUpstream({ reply: "one two three four five", promptTokens: 10 });
+  upstream = await startMockUpstream({ reply: "one two three four five" });
   writeFileSync(
     configFile,
     stringify({
@@ -58,7 +59,16 @@ test.before(async () => {
       providers: [
         { name: "mock", type: "openai-compatible", base_url: upstream.url, api_key_env: "MOCK_UPSTREAM_KEY" },
       ],
-      models: [{ id: "mock-model", input_price: "1000000", output_price: "2000000", providers: ["mock"] }],
+      // The mock bills like an o200k provider; the reservation counts like one (OpenAI's overheads).
+      models: [
+        {
+          id: "mock-model",
+          tokenizer: "o200k_base",
+          input_price: "1000000",
+          output_price: "2000000",
+          providers: ["mock"],
+        },
+      ],
     }),
   );
   await Promise.all([start("proxy-a"), start("proxy-b")]);
@@ -75,6 +85,8 @@ test.after.always(async () => {
 });
 
 const ask = { model: "mock-model", messages: [{ role: "user", content: "hi" }], max_tokens: 20 };
+/** What the mock bills for `ask` (its real token counts at the test prices). */
+const BILL = billFor(ask, "one two three four five");
 const post = (proxy: ChildProxy, path: string, secret: string, body: unknown = ask) =>
   fetch(`${proxy.url}${path}`, {
     method: "POST",
@@ -94,7 +106,7 @@ test.serial(
   async (t) => {
     const a = children["proxy-a"]!;
     const b = children["proxy-b"]!;
-    // Each request reserves 58 units and costs 20: the 300-unit conversation pays for at most 15.
+    // Each request reserves about 50 units and costs about 20: the 300-unit conversation pays for a few.
     const http = Array.from({ length: 40 }, (_, i) =>
       post(i % 2 ? a : b, "/v1/chat/completions", secrets.t08),
     );
@@ -112,7 +124,7 @@ test.serial(
     t.true(state.spent <= state.deposit);
     t.is(state.reserved, 0n);
     t.is(open.length, 0);
-    t.is(state.spent, BigInt(ok) * 20n, "every served request billed once, nothing else");
+    t.is(state.spent, BigInt(ok) * BILL, "every served request billed once, nothing else");
     t.is(
       settlements.reduce((sum, s) => sum + s.charged, 0n),
       state.spent,
@@ -151,14 +163,14 @@ test.serial("T14 crash safety: killing one proxy process mid-stream loses no acc
     const after = await ledger(secrets.t14);
     t.is(after.open.length, 0);
     t.is(after.state.reserved, 0n);
-    t.is(after.state.spent, held + 20n);
-    t.deepEqual(after.settlements.map((s) => s.charged).sort(), [20n, held].sort());
+    t.is(after.state.spent, held + BILL);
+    t.deepEqual(after.settlements.map((s) => s.charged).sort(), [BILL, held].sort());
 
     // The refund from the OTHER process is deposit - spent, and stays the same when asked again.
     const refund = (await (await post(b, "/v1/conversations/refund", secrets.t14, {})).json()) as {
       refund_message: string;
     };
-    t.is(JSON.parse(refund.refund_message).refund_amount, (deposits.t14 - held - 20n).toString());
+    t.is(JSON.parse(refund.refund_message).refund_amount, (deposits.t14 - held - BILL).toString());
     const again = (await (
       await post(children["proxy-a"]!, "/v1/conversations/refund", secrets.t14, {})
     ).json()) as {
@@ -205,16 +217,16 @@ test.serial("jobs: a job survives its worker being killed mid-job and is billed 
   }
   t.is(view?.status, "succeeded");
   t.is(view?.attempts, 2, "redelivered once after the kill");
-  t.is(view?.billed, "20");
+  t.is(view?.billed, BILL.toString());
   const { state, settlements, open } = await ledger(secrets.job);
   t.is(open.length, 0);
   t.deepEqual(
     settlements.map((s) => [s.reservation_id, s.charged]),
-    [[id, 20n]],
+    [[id, BILL]],
   );
-  t.is(state.spent, 20n);
+  t.is(state.spent, BILL);
   t.is(state.reserved, 0n);
   // Restart the killed worker: its startup recovery does not touch job reservations, nothing changes.
   await start(victim);
-  t.is((await ledger(secrets.job)).state.spent, 20n);
+  t.is((await ledger(secrets.job)).state.spent, BILL);
 });

@@ -8,6 +8,7 @@ import { connect, type NatsConnection, nkeyAuthenticator } from "nats";
 import { natsChat, natsChatStream, natsRequest } from "../proxy/src/nats/client.js";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { makeNkeyUser, type NatsServer, type NkeyUser, startNatsServer } from "./helpers/nats-server.js";
+import { billFor } from "./helpers/provider-billing.js";
 import { balance, startTestProxy, type TestProxy } from "./helpers/proxy.js";
 
 const dir = mkdtempSync(join(tmpdir(), "aiproxy-nats-keys-"));
@@ -27,7 +28,7 @@ test.before(async () => {
   proxyUser = makeNkeyUser(dir, "proxy");
   clientUser = makeNkeyUser(dir, "client");
   server = await startNatsServer({ tls: true, nkeyUsers: [proxyUser.publicKey, clientUser.publicKey] });
-  upstream = await startMockUpstream({ reply: "one two three four five", promptTokens: 10 });
+  upstream = await startMockUpstream({ reply: "one two three four five" });
   const natsConfig = {
     servers: [server.url],
     nkey_seed_file: proxyUser.seedFile,
@@ -59,6 +60,8 @@ test.after.always(async () => {
 });
 
 const ask = { model: "mock-model", messages: [{ role: "user", content: "hi" }], max_tokens: 20 };
+/** What the mock bills for `ask` (its real token counts at the test prices). */
+const BILL = billFor(ask, "one two three four five");
 
 test("NATS: a completion through the NATS transport, nkey-authenticated over TLS, metered like HTTP", async (t) => {
   const secret = proxies[0]!.open(10_000n);
@@ -71,12 +74,16 @@ test("NATS: a completion through the NATS transport, nkey-authenticated over TLS
     usage: Record<string, number>;
   };
   t.is(body.choices[0]!.message.content, "one two three four five");
-  // 10 prompt tokens x 1 + 5 completion tokens x 2 (test prices)
+  // The mock's prompt and completion tokens at the test prices (1 and 2 units per token).
   const b = await balance(proxies[0]!, secret);
-  t.is(b.spent, "20");
+  t.is(b.spent, BILL.toString());
   t.is(b.reserved, "0");
-  t.is(body.usage["cost"] as unknown, "20", "usage.cost is the charge");
-  t.deepEqual([reply.cost, reply.remaining, reply.reserved], ["20", "9980", "0"], "cost and balance headers");
+  t.is(body.usage["cost"] as unknown, BILL.toString(), "usage.cost is the charge");
+  t.deepEqual(
+    [reply.cost, reply.remaining, reply.reserved],
+    [BILL.toString(), (10_000n - BILL).toString(), "0"],
+    "cost and balance headers",
+  );
 });
 
 test("NATS: streaming replies are one message per SSE event, then an empty end message", async (t) => {
@@ -95,8 +102,8 @@ test("NATS: streaming replies are one message per SSE event, then an empty end m
   }
   t.is(text, "one two three four five");
   t.true(chunks >= 6);
-  t.is(cost, "20", "the usage chunk carries the settled cost");
-  t.is((await balance(proxies[1]!, secret)).spent, "20");
+  t.is(cost, BILL.toString(), "the usage chunk carries the settled cost");
+  t.is((await balance(proxies[1]!, secret)).spent, BILL.toString());
 });
 
 test("NATS: errors have OpenAI's shape and the HTTP status in Aiproxy-Status", async (t) => {
@@ -137,7 +144,7 @@ test("NATS: the queue group spreads requests over both proxies", async (t) => {
     }),
   );
   t.true(served[0]! > 0 && served[1]! > 0, `served ${served.join(" / ")}`);
-  t.is((await balance(proxies[0]!, secret)).spent, String(30 * 20));
+  t.is((await balance(proxies[0]!, secret)).spent, String(30n * BILL));
 });
 
 test("NATS: a client without a known nkey cannot connect", async (t) => {

@@ -55,7 +55,7 @@ test("proxy on localnet: open on chain, chat through the proxy, refund_unspent p
   const ownerBefore = await balanceOf(token, owner);
 
   // The proxy, reading the real chain.
-  mock = await startMockUpstream({ reply: "hello from localnet mock", promptTokens: 30 });
+  mock = await startMockUpstream({ reply: "hello from localnet mock" });
   const rpcUrl = (worker.provider as unknown as { connection: { url: string } }).connection.url;
   const config = parseConfig({
     port: 0,

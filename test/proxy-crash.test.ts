@@ -9,6 +9,7 @@ import { conversationIdFromSecret } from "../proxy/src/auth.js";
 import { SqliteStore } from "../proxy/src/store/sqlite.js";
 import { refundSignerAddress } from "../wire/index.js";
 import { startMockUpstream } from "./helpers/mock-upstream.js";
+import { billFor } from "./helpers/provider-billing.js";
 import { newSecret, projectRootForProxy } from "./helpers/proxy-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "aiproxy-crash-"));
@@ -50,7 +51,7 @@ function spawnProxy(configPath: string, signerKey: string): Promise<{ child: Chi
 
 test("T14 crash safety: kill -9 mid-stream, restart on the same SQLite file, the ledger is consistent and refunds correctly", async (t) => {
   const words = Array.from({ length: 200 }, (_, i) => `w${i}`).join(" ");
-  const mock = await startMockUpstream({ reply: words, promptTokens: 12, chunkDelayMs: 20 });
+  const mock = await startMockUpstream({ reply: words, chunkDelayMs: 20 });
   const secret = newSecret();
   const conversationId = conversationIdFromSecret(secret);
   const deposit = 100_000n;
@@ -95,7 +96,10 @@ test("T14 crash safety: kill -9 mid-stream, restart on the same SQLite file, the
       }),
     });
     t.is(done.status, 200);
-    const completedCost = 12n + 2n * 3n;
+    const completedCost = billFor(
+      { model: "mock-model", messages: [{ role: "user", content: "hi" }], max_tokens: 3 },
+      words,
+    );
     const res = await fetch(`${first.url}/v1/chat/completions`, {
       method: "POST",
       headers,
@@ -141,7 +145,10 @@ test("T14 crash safety: kill -9 mid-stream, restart on the same SQLite file, the
       }),
     });
     t.is(more.status, 200);
-    const totalSpent = completedCost + stale + (12n + 2n * 2n);
+    const totalSpent =
+      completedCost +
+      stale +
+      billFor({ model: "mock-model", messages: [{ role: "user", content: "again" }], max_tokens: 2 }, words);
     const refund = (await (
       await fetch(`${second.url}/v1/conversations/refund`, { method: "POST", headers })
     ).json()) as {

@@ -10,7 +10,7 @@ let mock: MockUpstream;
 let tp: TestProxy;
 
 test.before(async () => {
-  mock = await startMockUpstream({ reply: "one two three", promptTokens: 12 });
+  mock = await startMockUpstream({ reply: "one two three" });
   tp = await startTestProxy(mock.url, {
     providers: [
       {
@@ -33,6 +33,11 @@ test.after.always(async () => {
 });
 
 const cost = (input: number, output: number) => BigInt(input) + 2n * BigInt(output);
+/** What the mock billed for its latest answer, at the test prices. */
+const billed = (back = 1) => {
+  const u = mock.billed.at(-back)!;
+  return cost(u.prompt_tokens, u.completion_tokens);
+};
 
 test.serial(
   "native /responses: forwarded as-is (max_output_tokens injected), JSON and stream billed from its usage",
@@ -46,7 +51,7 @@ test.serial(
     t.is(typeof sent.body["max_output_tokens"], "number", "the reservation's cap goes upstream");
     t.is(json.data.output_text, "one two three");
     const usage = json.data.usage as OpenAI.Responses.ResponseUsage & { cost?: string };
-    t.is(usage.cost, cost(12, 3).toString());
+    t.is(usage.cost, billed().toString());
     t.is(json.response.headers.get("x-aiproxy-cost"), usage.cost ?? null);
     const stream = await client.responses.create({ model: "mock-model", input: "hi", stream: true });
     let text = "";
@@ -56,9 +61,9 @@ test.serial(
       if (e.type === "response.completed") final = e.response.usage as never;
     }
     t.is(text, "one two three");
-    t.is(final?.cost, cost(12, 3).toString());
+    t.is(final?.cost, billed().toString());
     const b = await balance(tp, secret);
-    t.deepEqual([b.spent, b.reserved], [(2n * cost(12, 3)).toString(), "0"]);
+    t.deepEqual([b.spent, b.reserved], [(billed(2) + billed()).toString(), "0"]);
     const refused = await tp.fetch("/v1/responses", {
       secret,
       method: "POST",
@@ -76,11 +81,11 @@ test.serial(
     const client = tp.client(secret);
     const emb = await client.embeddings.create({ model: "mock-model", input: "x", encoding_format: "float" });
     t.deepEqual(emb.data[0]!.embedding, [0.6, 0.8]);
-    t.is((emb.usage as unknown as { cost: string }).cost, cost(12, 0).toString());
+    t.is((emb.usage as unknown as { cost: string }).cost, billed().toString());
     const done = await client.completions.create({ model: "mock-model", prompt: "say" });
     t.is(done.choices[0]!.text, "one two three");
-    t.is((done.usage as unknown as { cost: string }).cost, cost(12, 3).toString());
-    t.is((await balance(tp, secret)).spent, (cost(12, 0) + cost(12, 3)).toString());
+    t.is((done.usage as unknown as { cost: string }).cost, billed().toString());
+    t.is((await balance(tp, secret)).spent, (billed(2) + billed()).toString());
 
     for (const [path, body] of [
       ["/v1/completions", { model: "plain-model", prompt: "x" }],

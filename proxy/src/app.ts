@@ -9,7 +9,9 @@ import type { ProxyContext } from "./context.js";
 import { ConversationService } from "./conversations.js";
 import { ApiError } from "./errors.js";
 import { corsMiddleware } from "./http/cors.js";
-import { createLogger, type Logger } from "./logger.js";
+import { createLogger, type Logger, scrubLogs } from "./logger.js";
+import { allowedFields, OPENAI_CHAT_FIELDS } from "./metering/fields.js";
+import { loadTokenizers, tokenizerForModel } from "./metering/tokens.js";
 import { createMetrics } from "./metrics.js";
 import { createScaleOut } from "./nats/scaleout.js";
 import { recoverStaleReservations } from "./recovery.js";
@@ -22,6 +24,7 @@ import { modelRoutes } from "./routes/models.js";
 import { opsRoutes } from "./routes/ops.js";
 import { responseRoutes } from "./routes/responses.js";
 import { buildUpstreams } from "./routing/registry.js";
+import { configuredSecrets, Scrubber } from "./secrets/index.js";
 import { SqliteStore } from "./store/sqlite.js";
 import type { ConversationStore } from "./store/types.js";
 import type { Upstream } from "./upstreams/types.js";
@@ -64,6 +67,9 @@ function chainFor(config: ProxyConfig): ChainClient {
 export async function createProxy(config: ProxyConfig, options: CreateProxyOptions = {}): Promise<AiProxy> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? createLogger(config.log_level);
+  const scrubber = new Scrubber(configuredSecrets(config, env));
+  if (!scrubLogs(logger, scrubber))
+    logger.warn("the logger was not made by createLogger: its lines are not scrubbed of secret values");
   // Scale-out: NATS connection, JetStream store, NATS transport and jobs, when configured.
   const scaleOut = await createScaleOut(config, { logger, needStore: options.store === undefined });
   const store =
@@ -71,6 +77,9 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     scaleOut.store ??
     new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous });
   const chain = options.chain ?? chainFor(config);
+  const upstreams = await buildUpstreams(config.providers, env, options.upstreams);
+  // Exact prompt counts for the last requests of a conversation: loaded now, not on a request.
+  await loadTokenizers(config.models.map((m) => m.tokenizer ?? tokenizerForModel(m.id)));
   const context: ProxyContext = {
     config,
     store,
@@ -78,8 +87,10 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     conversations: new ConversationService(store, chain),
     logger,
     metrics: createMetrics(options.defaultMetrics ?? false),
-    upstreams: await buildUpstreams(config.providers, env, options.upstreams),
+    upstreams,
     models: new Map(config.models.map((m) => [m.id, m])),
+    requestFields: requestFieldsOf(config, upstreams),
+    scrubber,
     signer: loadRefundSigner(env, config.refund.signer_key_file),
     responses: new ResponseStore({
       ttlMs: config.responses.store_ttl_ms,
@@ -152,6 +163,22 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
       await scaleOut.close(); // scale-out
     },
   };
+}
+
+/** Per model: the fields every one of its providers forwards (adapter's list + config extras). */
+function requestFieldsOf(
+  config: ProxyConfig,
+  upstreams: Map<string, Upstream>,
+): Map<string, ReadonlySet<string>> {
+  const byProvider = new Map(
+    config.providers.map((p) => [
+      p.name,
+      [...(upstreams.get(p.name)?.requestFields ?? OPENAI_CHAT_FIELDS), ...p.extra_fields],
+    ]),
+  );
+  return new Map(
+    config.models.map((m) => [m.id, allowedFields(m.providers.map((name) => byProvider.get(name) ?? []))]),
+  );
 }
 
 /** Every in-flight upstream attempt listens on the shutdown signal: no listener cap warning. */

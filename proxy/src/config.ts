@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 // Scale-out (NATS JetStream store, NATS transport, async jobs): schemas live in nats/config.ts.
+import { BILLING_KNOBS } from "./metering/fields.js";
 import { jobsSchema, natsSchema, scaleOutSettings, storeJetStreamFields } from "./nats/config.js";
 
 const u128String = z
@@ -47,6 +48,17 @@ const providerSchema = z.strictObject({
   /** Non-secret extra headers. */
   headers: z.record(z.string(), z.string()).default({}),
   retry: retrySchema.partial().optional(),
+  /**
+   * Request fields forwarded beyond the adapter's own list (e.g. vLLM's `top_k`, `min_p`). Length
+   * knobs (`n_predict`, `max_new_tokens`, `num_predict`, ...) cannot be listed: they would beat the
+   * reservation.
+   */
+  extra_fields: z
+    .array(z.string().min(1))
+    .default([])
+    .refine((fields) => !fields.some((f) => BILLING_KNOBS.has(f)), {
+      message: `may not list a length knob (${[...BILLING_KNOBS].join(", ")}): set max_tokens / n instead`,
+    }),
   /** `local` only: delay between streamed chunks, to make streams observable in tests. */
   chunk_delay_ms: z.coerce.number().int().min(0).default(0),
   /** `0g` only: options passed to that adapter as-is. */
@@ -66,6 +78,49 @@ const modelSchema = z.strictObject({
   providers: z.array(z.string()).min(1),
   /** Reservation cap when the client sends no max_tokens (defaults to metering.default_max_tokens). */
   default_max_tokens: z.coerce.number().int().positive().optional(),
+  /**
+   * Exact prompt counts: an OpenAI encoding, or `bytes` (UTF-8 bytes, an upper bound for any
+   * byte-level BPE). Default: o200k_base / cl100k_base for OpenAI model ids, `bytes` otherwise.
+   */
+  tokenizer: z.enum(["o200k_base", "cl100k_base", "bytes"]).optional(),
+  /** Tokens a provider adds around the text (chat template, tool rendering); see metering/bound.ts. */
+  prompt_overhead: z
+    .strictObject({
+      per_message: z.coerce.number().int().min(0).optional(),
+      per_request: z.coerce.number().int().min(0).optional(),
+      per_tool: z.coerce.number().int().min(0).optional(),
+      tools: z.coerce.number().int().min(0).optional(),
+    })
+    .optional(),
+  /** Image parts. Default: gpt-4o's documented formula (85 + 170 per 512-px tile). */
+  images: z
+    .union([
+      z.strictObject({
+        mode: z.literal("tiles").default("tiles"),
+        base_tokens: z.coerce.number().int().min(0).default(85),
+        tile_tokens: z.coerce.number().int().min(0).default(170),
+      }),
+      z.strictObject({
+        mode: z.literal("patches"),
+        /** 32-px patches, capped at max_patches, times this (gpt-4.1-mini 1.62, nano 2.46, o4-mini 1.72). */
+        multiplier: z.coerce.number().positive(),
+        max_patches: z.coerce.number().int().positive().default(1536),
+      }),
+      z.literal(false),
+    ])
+    .optional(),
+  /** Audio input parts: provider tokens per second, and the lowest byte rate a clip may have. */
+  audio: z
+    .union([
+      z.strictObject({
+        tokens_per_second: z.coerce.number().positive().default(10),
+        min_bytes_per_second: z.coerce.number().int().positive().default(1000),
+      }),
+      z.literal(false),
+    ])
+    .optional(),
+  /** File parts: an upper bound of what one file costs; absent = file parts are refused. */
+  file_tokens: z.coerce.number().int().positive().optional(),
 });
 export type ModelConfig = z.infer<typeof modelSchema>;
 
@@ -122,8 +177,11 @@ export const configSchema = z.strictObject({
   metering: z
     .strictObject({
       default_max_tokens: z.coerce.number().int().positive().default(1024),
-      /** Prompt estimate for reservations: characters of the serialized prompt per token (conservative). */
-      chars_per_token: z.coerce.number().positive().default(3),
+      /**
+       * Request fields no provider of the model declares: `reject` (400 naming the field, as OpenAI
+       * does) or `drop` (forward without them). Length knobs are refused either way.
+       */
+      unknown_fields: z.enum(["reject", "drop"]).default("reject"),
       /** How long a refund waits for in-flight requests before billing their reservations. */
       refund_wait_ms: z.coerce.number().int().min(0).default(120_000),
     })
@@ -229,10 +287,10 @@ export const settings: Setting[] = [
     describe: "reservation cap when the client sends no max_tokens",
   },
   {
-    path: "metering.chars_per_token",
-    env: "AIPROXY_CHARS_PER_TOKEN",
-    flag: "--chars-per-token <n>",
-    describe: "prompt estimate divisor",
+    path: "metering.unknown_fields",
+    env: "AIPROXY_UNKNOWN_FIELDS",
+    flag: "--unknown-fields <policy>",
+    describe: "reject | drop request fields no provider declares",
   },
   {
     path: "metering.refund_wait_ms",

@@ -6,6 +6,7 @@ import type { ConversationService } from "./conversations.js";
 import type { Logger } from "./logger.js";
 import type { ProxyMetrics } from "./metrics.js";
 import type { ResponseStore } from "./responses/store.js";
+import type { Scrubber } from "./secrets/index.js";
 import type { ConversationStore } from "./store/types.js";
 import type { Upstream } from "./upstreams/types.js";
 
@@ -18,6 +19,10 @@ export interface ProxyContext {
   metrics: ProxyMetrics;
   upstreams: Map<string, Upstream>;
   models: Map<string, ModelConfig>;
+  /** Per model: the request fields all of its providers accept (metering/fields.ts). */
+  requestFields: Map<string, ReadonlySet<string>>;
+  /** Configured secret values, scrubbed from everything forwarded or logged (T22). */
+  scrubber: Scrubber;
   signer: Wallet | undefined;
   /** Responses API: stored responses of this process (previous_response_id, item_reference). */
   responses: ResponseStore;

@@ -9,6 +9,8 @@ export interface ProxyMetrics {
   upstreamErrors: Counter<"provider" | "reason">;
   activeStreams: Gauge;
   billed: Counter<"model">;
+  overage: Counter<"model">;
+  overageEvents: Counter<"model">;
 }
 
 export function createMetrics(defaults = false): ProxyMetrics {
@@ -49,6 +51,18 @@ export function createMetrics(defaults = false): ProxyMetrics {
     billed: new Counter({
       name: "aiproxy_billed_token_units_total",
       help: "Token units charged (as a float; the ledger itself is exact)",
+      labelNames: ["model"],
+      registers: [registry],
+    }),
+    overage: new Counter({
+      name: "aiproxy_overage_token_units_total",
+      help: "Token units an upstream's usage cost beyond the request's reservation (the reservation bound failed)",
+      labelNames: ["model"],
+      registers: [registry],
+    }),
+    overageEvents: new Counter({
+      name: "aiproxy_overage_requests_total",
+      help: "Requests whose upstream usage cost more than their reservation",
       labelNames: ["model"],
       registers: [registry],
     }),

@@ -2,8 +2,13 @@
 // (`data: {...}\n\n`, `data: [DONE]`), usage in a final `choices: []` chunk when
 // stream_options.include_usage is set, streamed tool_calls with `index`. Faults are queued per request:
 // 429 with Retry-After, 5xx, hangs (timeouts), and mid-stream cuts.
+// It bills the way providers do (provider-billing.ts: real o200k token counts, OpenAI's documented
+// image and tool costs), never the way the proxy estimates; `billed` records every usage it
+// charged, including for streams that never reported it. Like llama.cpp, Ollama and TGI it honours
+// their length fields (`n_predict`, `num_predict`, `max_new_tokens`) over max_tokens, and `n`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { generate, type ImageCost, promptTokensOf, tokens } from "./provider-billing.js";
 
 export type Fault =
   | { status: number; retryAfter?: string; message?: string }
@@ -16,7 +21,12 @@ export type Fault =
 export interface MockOptions {
   /** The reply, one stream chunk per word. */
   reply?: string;
-  promptTokens?: number;
+  /** Reasoning streamed (`reasoning_content`) before the reply, billed as completion tokens. */
+  reasoning?: string;
+  /** Keep generating (repeating the reply) until the length limit, as a model that rambles does. */
+  ramble?: boolean;
+  /** Image costs of the model served (default gpt-4o's 85 + 170 per tile). */
+  images?: ImageCost;
   /** Delay between stream chunks. */
   chunkDelayMs?: number;
   /**
@@ -36,6 +46,8 @@ export interface RecordedRequest {
 
 export interface MockUpstream {
   url: string;
+  /** The usage of every answer it produced (what the provider charges), reported or not. */
+  billed: Usage[];
   /** The listening server, e.g. to tune its keep-alive timeout. */
   server: Server;
   requests: RecordedRequest[];
@@ -52,13 +64,32 @@ interface ChatBody {
   stream_options?: { include_usage?: boolean };
   messages?: Array<{ role: string; content?: unknown }>;
   tools?: Array<{ function?: { name?: string } }>;
+  functions?: Array<{ name?: string }>;
   max_tokens?: number;
+  max_completion_tokens?: number;
+  n_predict?: number;
+  num_predict?: number;
+  max_new_tokens?: number;
+  n?: number;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startMockUpstream(options: MockOptions = {}): Promise<MockUpstream> {
-  const state = { requests: [] as RecordedRequest[], answered: 0, faults: [] as Fault[], options };
+  const state = {
+    requests: [] as RecordedRequest[],
+    answered: 0,
+    billed: [] as Usage[],
+    faults: [] as Fault[],
+    options,
+  };
+  let url = "";
   let counter = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -69,6 +100,11 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse, raw: string) {
+    if (req.method === "GET" && req.url?.includes("/images/")) {
+      res.writeHead(200, { "content-type": "image/png" });
+      res.end();
+      return;
+    }
     if (req.method === "GET" && req.url?.endsWith("/models")) {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(
@@ -129,16 +165,48 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     const last = body.messages?.at(-1);
     const toolName =
       body.tools?.length && last?.role === "user" ? (body.tools[0]?.function?.name ?? "tool") : undefined;
-    const words = (state.options.reply ?? "Hello from the mock upstream").split(" ");
-    const limit = body.max_tokens ?? Number.POSITIVE_INFINITY;
-    const kept = words.slice(0, Math.max(1, Math.min(words.length, limit)));
+    let promptTokens: number;
+    try {
+      promptTokens = promptTokensOf(body as Record<string, unknown>, {
+        mockUrl: url,
+        ...(state.options.images ? { images: state.options.images } : {}),
+      });
+    } catch (e) {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          error: { message: (e as Error).message, type: "invalid_request_error", param: null, code: null },
+        }),
+      );
+      return;
+    }
+    // Provider length fields win over max_tokens, as in llama.cpp / Ollama / TGI.
+    const limit =
+      body.n_predict ??
+      body.num_predict ??
+      body.max_new_tokens ??
+      body.max_completion_tokens ??
+      body.max_tokens ??
+      (state.options.ramble ? 4096 : Number.POSITIVE_INFINITY);
+    const thought = generate(state.options.reasoning ?? "", limit, false);
+    const said = generate(
+      state.options.reply ?? "Hello from the mock upstream",
+      Math.max(1, limit - thought.tokens),
+      state.options.ramble === true,
+    );
+    const kept = said.pieces;
     const toolArgs = ['{"city":', '"Paris"}'];
-    const completionTokens = toolName ? 7 : kept.length;
+    const choices = Math.max(1, body.n ?? 1);
+    const perChoice =
+      thought.tokens + (toolName ? tokens(toolArgs.join("")) + tokens(toolName) : said.tokens);
+    const completionTokens = perChoice * choices;
     const usage = {
-      prompt_tokens: state.options.promptTokens ?? 10,
+      prompt_tokens: promptTokens,
       completion_tokens: completionTokens,
-      total_tokens: (state.options.promptTokens ?? 10) + completionTokens,
+      total_tokens: promptTokens + completionTokens,
     };
+    // Billed once the answer went out (an attempt the client abandoned, e.g. on its timeout, is not).
+    res.once("finish", () => state.billed.push(usage));
 
     if (!body.stream) {
       const message = toolName
@@ -153,7 +221,11 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
               },
             ],
           }
-        : { role: "assistant", content: kept.join(" ") };
+        : {
+            role: "assistant",
+            content: kept.join(""),
+            ...(thought.pieces.length ? { reasoning_content: thought.pieces.join("") } : {}),
+          };
       res.writeHead(200, { "content-type": "application/json" });
       res.end(
         JSON.stringify({
@@ -161,7 +233,12 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
           object: "chat.completion",
           created,
           model,
-          choices: [{ index: 0, message, logprobs: null, finish_reason: toolName ? "tool_calls" : "stop" }],
+          choices: Array.from({ length: choices }, (_, index) => ({
+            index,
+            message,
+            logprobs: null,
+            finish_reason: toolName ? "tool_calls" : "stop",
+          })),
           ...(state.options.noUsage ? {} : { usage }),
         }),
       );
@@ -175,8 +252,9 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       "cache-control": "no-cache",
       connection: "keep-alive",
     });
-    const frame = (choices: unknown[]) =>
-      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_mock", choices, ...(includeUsage ? { usage: null } : {}) })}\n\n`;
+    // One frame carries the same delta for each of the n choices.
+    const frame = (one: Array<Record<string, unknown>>) =>
+      `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_mock", choices: one.flatMap((c) => Array.from({ length: choices }, (_, index) => ({ ...c, index }))), ...(includeUsage ? { usage: null } : {}) })}\n\n`;
     const frames: string[] = [];
     if (toolName) {
       frames.push(
@@ -212,13 +290,12 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
       frames.push(
         frame([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]),
       );
-      kept.forEach((w, i) => {
+      for (const piece of thought.pieces)
         frames.push(
-          frame([
-            { index: 0, delta: { content: i === 0 ? w : ` ${w}` }, logprobs: null, finish_reason: null },
-          ]),
+          frame([{ index: 0, delta: { reasoning_content: piece }, logprobs: null, finish_reason: null }]),
         );
-      });
+      for (const piece of kept)
+        frames.push(frame([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]));
       frames.push(frame([{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }]));
     }
     if (includeUsage) {
@@ -231,6 +308,7 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     for (let i = 0; i < frames.length; i++) {
       if (cutAt !== undefined && i >= cutAt) {
         await sleep(20); // let the frames already written reach the proxy first
+        state.billed.push(usage); // generated, then the connection died
         res.destroy(); // mid-stream cut: the socket dies without [DONE] or usage
         return;
       }
@@ -248,12 +326,25 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
 
   /** /embeddings, the native /responses (JSON and its event stream) and legacy /completions. */
   function otherEndpoint(url: string, body: Record<string, unknown>, res: ServerResponse) {
-    const promptTokens = state.options.promptTokens ?? 10;
-    const words = (state.options.reply ?? "Hello from the mock upstream").split(" ");
+    const promptTokens = otherPromptTokens(url, body);
+    const said = generate(
+      state.options.reply ?? "Hello from the mock upstream",
+      Number.POSITIVE_INFINITY,
+      false,
+    );
+    const words = said.pieces.map((p) => p.trim());
+    const outputTokens = url.endsWith("/embeddings") ? 0 : said.tokens;
     const json = (value: unknown) => {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify(value));
     };
+    res.once("finish", () =>
+      state.billed.push({
+        prompt_tokens: promptTokens,
+        completion_tokens: outputTokens,
+        total_tokens: promptTokens + outputTokens,
+      }),
+    );
     if (url.endsWith("/embeddings")) {
       const inputs = Array.isArray(body["input"]) ? body["input"] : [body["input"]];
       json({
@@ -273,8 +364,8 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
         choices: [{ index: 0, text: words.join(" "), finish_reason: "stop", logprobs: null }],
         usage: {
           prompt_tokens: promptTokens,
-          completion_tokens: words.length,
-          total_tokens: promptTokens + words.length,
+          completion_tokens: outputTokens,
+          total_tokens: promptTokens + outputTokens,
         },
       });
       return;
@@ -300,9 +391,9 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     const usage = {
       input_tokens: promptTokens,
       input_tokens_details: { cached_tokens: 0 },
-      output_tokens: words.length,
+      output_tokens: outputTokens,
       output_tokens_details: { reasoning_tokens: 0 },
-      total_tokens: promptTokens + words.length,
+      total_tokens: promptTokens + outputTokens,
     };
     if (!body["stream"]) {
       json(response("completed", [message], usage));
@@ -329,11 +420,41 @@ export async function startMockUpstream(options: MockOptions = {}): Promise<Mock
     res.end();
   }
 
+  /** Embeddings: tokens of every input; completions: of the prompt; Responses: its input as chat messages. */
+  function otherPromptTokens(path: string, body: Record<string, unknown>): number {
+    const text = (v: unknown): number =>
+      typeof v === "string"
+        ? tokens(v)
+        : Array.isArray(v)
+          ? v.reduce((n: number, x) => n + (typeof x === "number" ? 1 : text(x)), 0)
+          : 0;
+    if (path.endsWith("/embeddings")) return text(body["input"]);
+    if (path.endsWith("/v1/completions")) return text(body["prompt"]);
+    const input = body["input"];
+    const items =
+      typeof input === "string" ? [{ role: "user", content: input }] : Array.isArray(input) ? input : [];
+    const messages = [
+      ...(typeof body["instructions"] === "string"
+        ? [{ role: "system", content: body["instructions"] }]
+        : []),
+      ...(items as Array<Record<string, unknown>>).map((item) => ({
+        role: typeof item["role"] === "string" ? item["role"] : "user",
+        content:
+          typeof item["content"] === "string" ? item["content"] : JSON.stringify(item["content"] ?? item),
+      })),
+    ];
+    return promptTokensOf({ messages, tools: body["tools"] ?? [] }, { mockUrl: url });
+  }
+
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  url = `http://127.0.0.1:${port}/v1`;
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url,
     server,
+    get billed() {
+      return state.billed;
+    },
     get requests() {
       return state.requests;
     },

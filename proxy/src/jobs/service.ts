@@ -38,7 +38,7 @@ import { ApiError, errors } from "../errors.js";
 import { costOf, priceOf } from "../metering/prices.js";
 import { errorReply, subjectsFor } from "../nats/framing.js";
 import { setRefundReleaseHook } from "../refunds/refund.js";
-import { prepare, reserve } from "../relay/admission.js";
+import { forwardable, prepare, reserve } from "../relay/admission.js";
 import { runChat } from "../relay/pipeline.js";
 import { parseChatRequest } from "../relay/request.js";
 import { routesFor } from "../relay/routes.js";
@@ -230,8 +230,9 @@ export class JobService {
     if (ctx.shutdown.signal.aborted) throw errors.shuttingDown();
     // A job's answer is one completion; streaming options do not apply.
     const { stream: _stream, stream_options: _options, ...rest } = input;
-    const body: Record<string, unknown> = rest;
-    const request = parseChatRequest(body);
+    const request = parseChatRequest(rest);
+    // Only fields the model's providers declare are queued (the 400 comes at submit, not at run).
+    const body: Record<string, unknown> = { ...forwardable(ctx, request.model, rest) };
     // Fix max_tokens now so the worker's quote (runChat) is exactly this reservation.
     const first = await prepare(ctx, { conversationId, model: request.model, meter: body });
     if (first.quote.injectedMaxTokens !== undefined) body["max_tokens"] = first.quote.injectedMaxTokens;
@@ -487,6 +488,7 @@ export class JobService {
         conversationId: job.conversation_id,
         body: job.body,
         reservedAs: job.job_id,
+        reservedAmount: BigInt(claimed.reserved),
       }).then(
         (result) => ({ completion: result.kind === "completion" ? result.body : {} }),
         (error: unknown) => ({ error }),

@@ -6,6 +6,7 @@ import type { ModelConfig } from "../config.js";
 import type { ProxyContext } from "../context.js";
 import { errors } from "../errors.js";
 import type { BalanceView } from "../http/balance-headers.js";
+import { forwardedFields } from "../metering/fields.js";
 import { costOf, type Price, priceOf } from "../metering/prices.js";
 import { type Quote, quote } from "../metering/reservation.js";
 import { available, type ConversationState } from "../store/types.js";
@@ -14,6 +15,8 @@ export interface Prepared {
   model: ModelConfig;
   price: Price;
   quote: Quote;
+  /** The chat-shaped body the quote was made from (absent for input-only requests). */
+  meter?: Record<string, unknown>;
 }
 
 export interface PrepareInput {
@@ -26,6 +29,8 @@ export interface PrepareInput {
   meter: Record<string, unknown>;
   /** Embeddings: `promptTokens` bounds the input and nothing is generated. */
   inputOnly?: { promptTokens: number };
+  /** A job's worker: the reservation exists already (no fit check against the balance, never a 402). */
+  reserved?: boolean;
 }
 
 export async function prepare(ctx: ProxyContext, input: PrepareInput): Promise<Prepared> {
@@ -42,14 +47,27 @@ export async function prepare(ctx: ProxyContext, input: PrepareInput): Promise<P
     return {
       model,
       price,
-      quote: { promptTokens, maxOutputTokens: 0, amount: costOf(price, promptTokens, 0) },
+      quote: { promptTokens, maxOutputTokens: 0, amount: costOf(price, promptTokens, 0), exact: false },
     };
   }
   const q = quote(input.meter, model, price, state, {
     defaultMaxTokens: ctx.config.metering.default_max_tokens,
-    charsPerToken: ctx.config.metering.chars_per_token,
+    ...(input.reserved ? { reserved: true } : {}),
   });
-  return { model, price, quote: q };
+  return { model, price, quote: q, meter: input.meter };
+}
+
+/**
+ * The chat.completions body as it may be forwarded: only fields every provider of the model declares
+ * (metering/fields.ts); a 400 for length knobs and, by default, for any other unknown field.
+ */
+export function forwardable(
+  ctx: ProxyContext,
+  model: string,
+  body: Record<string, unknown>,
+): Record<string, unknown> {
+  const allowed = ctx.requestFields.get(model);
+  return allowed ? forwardedFields(body, allowed, ctx.config.metering.unknown_fields) : body;
 }
 
 /** True from `marginSecs` before the escrow's expiry: its refund must land before the opener may reclaim. */

@@ -18,7 +18,8 @@ export async function readCompletion(
   const track = (async (): Promise<CompletionResult> => {
     let json: Record<string, unknown>;
     try {
-      json = JSON.parse(await readBody(answer)) as Record<string, unknown>;
+      // Configured secret values never reach the client, whatever the upstream echoes (T22).
+      json = JSON.parse(ctx.scrubber.values(await readBody(answer))) as Record<string, unknown>;
       if (!json || typeof json !== "object") throw new Error("not an object");
     } catch {
       // Cut or garbled after a 2xx: the client gets nothing usable, so it pays nothing.

@@ -6,9 +6,10 @@
 import { randomUUID } from "node:crypto";
 import type { ProxyContext } from "../context.js";
 import { errors } from "../errors.js";
+import { refuseBillingKnobs } from "../metering/fields.js";
 import { callWithFallback, RoutingError } from "../routing/retry.js";
 import type { Upstream, UpstreamCall, UpstreamRequest } from "../upstreams/types.js";
-import { type Prepared, prepare, reserve } from "./admission.js";
+import { forwardable, type Prepared, prepare, reserve } from "./admission.js";
 import { billingFor } from "./billing.js";
 import { readCompletion } from "./completion.js";
 import { parseChatRequest } from "./request.js";
@@ -44,6 +45,8 @@ export interface RunInput {
    * idempotent, so a job is billed once.
    */
   reservedAs?: string;
+  /** The amount reservedAs holds (what a no-usage answer is billed, never more). */
+  reservedAmount?: bigint;
 }
 
 export async function run(
@@ -53,17 +56,24 @@ export async function run(
 ): Promise<ChatResult> {
   if (input.stream && !consumer) throw new Error("a streaming request needs a consumer");
   const { prepared, conversationId } = input;
+  // Whatever the endpoint, a provider length field never reaches an upstream (T18).
+  refuseBillingKnobs(input.body);
   const reservationId = input.reservedAs ?? randomUUID();
   const balance =
     input.reservedAs === undefined
       ? await reserve(ctx, prepared, { conversationId, reservationId, owner: ctx.config.instance_id })
       : undefined;
-  const billing = billingFor(prepared, { reservationId, conversationId });
+  const billing = billingFor(prepared, {
+    reservationId,
+    conversationId,
+    ...(input.reservedAmount === undefined ? {} : { reservedAmount: input.reservedAmount }),
+  });
 
   let answer: Awaited<ReturnType<typeof callWithFallback>>;
   try {
     answer = await callWithFallback(routesFor(ctx, prepared.model.id), input.body, {
       signal: ctx.shutdown.signal,
+      scrub: (text) => ctx.scrubber.values(text),
       send: (upstream, request): Promise<UpstreamCall> => {
         const call = endpointOf(upstream, input.endpoint);
         if (!call)
@@ -92,6 +102,7 @@ export interface ChatInput {
   conversationId: string;
   body: Record<string, unknown>;
   reservedAs?: string;
+  reservedAmount?: bigint;
 }
 
 /** POST /v1/chat/completions on any surface: validate, admit, run. */
@@ -100,12 +111,14 @@ export async function runChat(
   input: ChatInput,
   consumer?: StreamConsumer,
 ): Promise<ChatResult> {
-  const { body } = input;
-  const request = parseChatRequest(body);
+  const request = parseChatRequest(input.body);
+  // Only fields the model's providers declare go on (and into the bound): 400 or dropped otherwise.
+  const body = forwardable(ctx, request.model, input.body);
   const prepared = await prepare(ctx, {
     conversationId: input.conversationId,
     model: request.model,
     meter: body,
+    ...(input.reservedAs ? { reserved: true } : {}),
   });
   const stream = request.stream === true;
   const upstreamBody: Record<string, unknown> & { model: string } = { ...body, model: prepared.model.id };
@@ -122,6 +135,7 @@ export async function runChat(
       body: upstreamBody,
       stream,
       ...(input.reservedAs ? { reservedAs: input.reservedAs } : {}),
+      ...(input.reservedAmount === undefined ? {} : { reservedAmount: input.reservedAmount }),
     },
     consumer,
   );

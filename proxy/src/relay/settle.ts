@@ -1,5 +1,9 @@
 // One place that settles a reservation and records what happened; never throws (a failed settle
 // leaves an open reservation that startup recovery bills, so the ledger stays consistent).
+// Overage (T18): should an upstream's usage ever cost more than the reservation, the store collects
+// the excess from the conversation's unreserved balance only (never below zero); the excess is
+// counted in aiproxy_overage_token_units_total and logged with the model and request id, so the
+// operator sees what the bound missed and can price it.
 import type { ProxyContext } from "../context.js";
 import type { Usage } from "../upstreams/types.js";
 
@@ -21,6 +25,25 @@ export async function settleReservation(ctx: ProxyContext, input: SettleInput): 
       ctx.metrics.tokens.inc({ model: input.model, kind: "output" }, input.usage.completion_tokens);
     }
     ctx.metrics.billed.inc({ model: input.model }, Number(settlement.charged));
+    if (input.cost > settlement.reserved) {
+      const over = input.cost - settlement.reserved;
+      ctx.metrics.overage.inc({ model: input.model }, Number(over));
+      ctx.metrics.overageEvents.inc({ model: input.model });
+      ctx.logger.warn(
+        {
+          model: input.model,
+          request_id: input.reservationId,
+          conversation_id: input.conversationId,
+          reserved: settlement.reserved.toString(),
+          cost: input.cost.toString(),
+          charged: settlement.charged.toString(),
+          uncollected: (input.cost - settlement.charged).toString(),
+          reason: input.reason,
+          usage: input.usage,
+        },
+        "upstream usage cost more than the reservation",
+      );
+    }
     // The fields are built only when someone reads them (BigInt to string per request otherwise).
     if (ctx.logger.isLevelEnabled("debug"))
       ctx.logger.debug(

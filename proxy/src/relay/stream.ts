@@ -4,10 +4,11 @@
 // settlement, then handed to the consumer's end with `usage.cost` set. Chat chunks are parsed only
 // when needed (the first for its id, usage events, and all of them for consumers that translate);
 // the others are counted for the no-usage estimate only if the stream ends without usage.
+// Configured secret values are scrubbed from the upstream bytes before anything reads them (T22).
 import { StringDecoder } from "node:string_decoder";
 import { createParser } from "eventsource-parser";
 import type { ProxyContext } from "../context.js";
-import { estimateOutputTokens } from "../metering/estimate.js";
+import { ProducedOutput } from "../metering/output.js";
 import type { Answer } from "../routing/retry.js";
 import type { Usage } from "../upstreams/types.js";
 import type { Billing } from "./billing.js";
@@ -19,17 +20,6 @@ import { readUsage, setCost, usageHolder } from "./usage.js";
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 const UNPARSED_LIMIT = 256 * 1024;
 
-interface Chunk {
-  id?: string;
-  /** Responses API events carry their text in `delta`. */
-  delta?: unknown;
-  choices?: Array<{
-    /** Legacy completions stream text, not deltas. */
-    text?: string | null;
-    delta?: { content?: string | null; tool_calls?: Array<{ function?: { arguments?: string } }> };
-  }>;
-}
-
 function parseChunk(data: string): Record<string, unknown> | undefined {
   try {
     const parsed = JSON.parse(data) as unknown;
@@ -37,17 +27,6 @@ function parseChunk(data: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Characters of visible output in one chunk: content and tool-call arguments (Responses: deltas). */
-function producedBy(parsed: Record<string, unknown>): number {
-  const chunk = parsed as Chunk;
-  let n = typeof chunk.delta === "string" ? chunk.delta.length : 0;
-  for (const choice of chunk.choices ?? []) {
-    n += (choice.delta?.content?.length ?? 0) + (choice.text?.length ?? 0);
-    for (const call of choice.delta?.tool_calls ?? []) n += call.function?.arguments?.length ?? 0;
-  }
-  return n;
 }
 
 /** Starts the pump; resolves with the charge once the stream is read to its end and settled. */
@@ -63,14 +42,14 @@ export function pumpStream(
     let usageEvent: (StreamEvent & { chunk: Record<string, unknown> }) | undefined;
     let firstSeen = false;
     let id: string | undefined;
-    let producedChars = 0;
+    const produced = new ProducedOutput();
     let done = false;
     let unparsed: string[] = [];
     let unparsedChars = 0;
     const countUnparsed = () => {
       for (const data of unparsed) {
         const chunk = parseChunk(data);
-        if (chunk) producedChars += producedBy(chunk);
+        if (chunk) produced.add(chunk);
       }
       unparsed = [];
       unparsedChars = 0;
@@ -95,7 +74,7 @@ export function pumpStream(
         const chunk = parseChunk(data);
         if (chunk) {
           id ??= chunk["id"] as string | undefined;
-          producedChars += producedBy(chunk);
+          produced.add(chunk);
           const found = mayHoldUsage ? readUsage(usageHolder(chunk), billing.inputOnly) : undefined;
           if (found) {
             usage = found;
@@ -109,13 +88,16 @@ export function pumpStream(
     // One idle timer per stream, re-armed with refresh() (no timer allocation per chunk).
     const idle = setTimeout(() => answer.abort(), answer.route.retry.timeout_ms);
     let cut = false;
+    const scrub = ctx.scrubber.empty ? undefined : ctx.scrubber.stream();
+    const decoder = new StringDecoder("utf8");
     try {
-      const decoder = new StringDecoder("utf8");
-      await forEachChunk(answer.call, (value) => {
+      await forEachChunk(answer.call, (raw) => {
         idle.refresh();
-        parser.feed(decoder.write(value));
+        parser.feed(decoder.write(scrub ? scrub.push(raw) : raw));
         consumer.flush?.();
       });
+      const held = scrub?.end();
+      if (held?.length) parser.feed(decoder.write(held));
       cut = !done && !usage;
     } catch {
       cut = true;
@@ -130,12 +112,10 @@ export function pumpStream(
       cost = billing.cost(usage);
       reason = "usage";
     } else {
-      // No usage (cut stream, or an upstream that ignores include_usage): bill what was visibly
-      // produced plus the prompt estimate, never above the reservation.
+      // No usage (cut stream, or an upstream that ignores include_usage): bill every delta it
+      // produced (reasoning, refusal, tool calls, audio) plus the prompt, never above the reservation.
       countUnparsed();
-      const estimate = billing.estimateCost(
-        estimateOutputTokens(producedChars, ctx.config.metering.chars_per_token),
-      );
+      const estimate = billing.estimateCost(billing.countOutput(produced));
       // biome-ignore lint/complexity/useMathMinMax: BigInt, Math.min does not apply
       cost = estimate < billing.reservedAmount ? estimate : billing.reservedAmount;
       reason = cut ? "stream_cut" : "no_usage";

@@ -3,6 +3,7 @@
 // a request is billed once, for the attempt that answered (T11).
 import type { RetryConfig } from "../config.js";
 import { upstreamText } from "../relay/upstream-body.js";
+import { scrubKeyFormats } from "../secrets/index.js";
 import { type Upstream, type UpstreamCall, UpstreamError, type UpstreamRequest } from "../upstreams/types.js";
 
 export interface Route {
@@ -71,12 +72,14 @@ export function backoffMs(retry: RetryConfig, attempt: number, random = Math.ran
 
 const isRetryableStatus = (status: number) => status === 408 || status === 429 || status >= 500;
 
-/** Scrubs things that look like credentials from upstream error text before a client sees it. */
-export function scrubUpstreamMessage(text: string): string {
-  return text
-    .replace(/\b(sk|pk|rk)-[A-Za-z0-9_\-*]{6,}/g, "[redacted]")
-    .replace(/Bearer\s+\S+/gi, "Bearer [redacted]")
-    .slice(0, 500);
+/**
+ * Scrubs things that look like credentials from upstream error text before a client sees it; the
+ * relay also scrubs every configured secret by value (secrets/scrubber.ts) where it has the context.
+ */
+export function scrubUpstreamMessage(text: string, byValue?: (text: string) => string): string {
+  // By value first and on the whole text: a cut could leave a key's prefix that no value matches.
+  const scrubbed = byValue ? byValue(text) : text;
+  return scrubKeyFormats(scrubbed.slice(0, 2000)).slice(0, 500);
 }
 
 async function errorText(call: UpstreamCall): Promise<string> {
@@ -96,6 +99,8 @@ interface Hooks {
   send?(upstream: Upstream, request: UpstreamRequest): Promise<UpstreamCall>;
   /** Proxy shutdown. */
   signal?: AbortSignal;
+  /** Replaces configured secret values in upstream error text (the proxy's Scrubber). */
+  scrub?(text: string): string;
 }
 
 /** Tries each route in order, each with its own retry budget. */
@@ -154,7 +159,7 @@ export async function callWithRetries(
       hooks.signal?.removeEventListener("abort", onShutdown);
       const status = response.status;
       waitHint = retryAfterMs(response.headers.get("retry-after"));
-      const message = scrubUpstreamMessage(await errorText(call));
+      const message = scrubUpstreamMessage(await errorText(call), hooks.scrub);
       failure = mapStatus(route.provider, status, message, waitHint);
       hooks.onFailedAttempt?.({ provider: route.provider, status, reason: `http_${status}` });
       if (!isRetryableStatus(status)) throw failure;
@@ -172,7 +177,7 @@ export async function callWithRetries(
           )
         : new RoutingError(
             err?.status ?? 502,
-            scrubUpstreamMessage(err?.message ?? `${route.provider}: upstream failed`),
+            scrubUpstreamMessage(err?.message ?? `${route.provider}: upstream failed`, hooks.scrub),
             err?.code ?? "upstream_error",
           );
       hooks.onFailedAttempt?.({

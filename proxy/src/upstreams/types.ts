@@ -61,6 +61,11 @@ export type UpstreamApi = "responses" | "embeddings" | "completions";
 
 export interface Upstream {
   readonly name: string;
+  /**
+   * The chat.completions request fields this adapter forwards (metering/fields.ts); anything else is
+   * refused or dropped before it. Defaults to OPENAI_CHAT_FIELDS.
+   */
+  readonly requestFields?: readonly string[];
   listModels(): Promise<ModelInfo[]>;
   chat(request: UpstreamChatRequest): Promise<UpstreamCall>;
   /**
