@@ -6,23 +6,15 @@ import { readFileSync } from "node:fs";
 import test from "ava";
 import { createContractRuntime, type VMOutcome } from "../localnet/src/vm/index.js";
 import { builtContract, contractWasm } from "./helpers/contracts.js";
-import { DeployedContract } from "./helpers/vm-harness.js";
+import { DeployedContract, returnedJson as json } from "./helpers/vm-harness.js";
 
 const runtime = createContractRuntime();
-const dec = new TextDecoder();
 
 /** The artifacts the suite runs on: the JS bundle and the WASM that would be deployed on chain. */
 const ARTIFACTS: [string, () => Promise<string>][] = [
   ["js", () => builtContract("collections")],
   ["wasm", () => contractWasm("collections")],
 ];
-
-function json(out: VMOutcome): unknown {
-  if (out.error) throw new Error(`call failed: ${out.error.message}`);
-  if (out.returnData.kind !== "Value")
-    throw new Error(`no value returned: ${JSON.stringify(out.returnData)}`);
-  return JSON.parse(dec.decode(out.returnData.data));
-}
 
 function ok(out: VMOutcome): VMOutcome {
   if (out.error) throw new Error(`call failed: ${out.error.message}`);

@@ -4,27 +4,14 @@
 // Each case runs on the snapshot path, on the fresh-context path and on the contract's WASM.
 import { readFileSync } from "node:fs";
 import test from "ava";
-import {
-  createContractRuntime,
-  createContractRuntimeWithOptions,
-  type VMOutcome,
-} from "../localnet/src/vm/index.js";
+import { createContractRuntime, createContractRuntimeWithOptions } from "../localnet/src/vm/index.js";
 import { fromCString, strncpy, toCString, toRawLatin1 } from "../localnet/src/vm/quickjs-strings.js";
 import { contractWasm } from "./helpers/contracts.js";
-import { DeployedContract } from "./helpers/vm-harness.js";
+import { DeployedContract, executionError, returnedJson as json } from "./helpers/vm-harness.js";
 
 const dec = new TextDecoder();
 const units = (s: string) => Array.from({ length: s.length }, (_, i) => s.charCodeAt(i));
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-
-function json(out: VMOutcome): unknown {
-  if (out.error) throw new Error(`call failed: ${out.error.message}`);
-  if (out.returnData.kind !== "Value")
-    throw new Error(`no value returned: ${JSON.stringify(out.returnData)}`);
-  return JSON.parse(dec.decode(out.returnData.data));
-}
-const executionError = (out: VMOutcome) =>
-  (out.error?.functionCallError as { ExecutionError?: string } | undefined)?.ExecutionError ?? "";
 
 test("quickjs-strings: JS_ToCStringLen keeps lone surrogates as 3-byte sequences", (t) => {
   t.is(hex(toCString("a\0b")), "610062");

@@ -2,8 +2,8 @@
 import { createHash } from "node:crypto";
 import test from "ava";
 import { getBytes, SigningKey, Wallet } from "ethers";
-import { createContractRuntime, type PromiseResult, type VMOutcome } from "../localnet/src/vm/index.js";
-import { DeployedContract, NEAR, TGAS } from "./helpers/vm-harness.js";
+import { createContractRuntime, type PromiseResult } from "../localnet/src/vm/index.js";
+import { DeployedContract, executionError, returnedJson as json, NEAR, TGAS } from "./helpers/vm-harness.js";
 
 const runtime = createContractRuntime();
 const enc = new TextEncoder();
@@ -12,16 +12,6 @@ const dec = new TextDecoder();
 const Deployed = {
   of: (name: string, accountId?: string) => DeployedContract.of(runtime, name, accountId),
 };
-
-function json(out: VMOutcome): unknown {
-  if (out.error) throw new Error(`call failed: ${out.error.message}`);
-  if (out.returnData.kind !== "Value")
-    throw new Error(`no value returned: ${JSON.stringify(out.returnData)}`);
-  return JSON.parse(dec.decode(out.returnData.data));
-}
-
-const executionError = (out: VMOutcome) =>
-  (out.error?.functionCallError as { ExecutionError?: string } | undefined)?.ExecutionError ?? "";
 
 test("init, call and view round-trip through storage", async (t) => {
   const c = await Deployed.of("status");

@@ -71,3 +71,15 @@ export class DeployedContract {
     return this.run(methodName, args, { isView: true });
   }
 }
+
+/** The JSON value a successful call returned; throws with the failure otherwise. */
+export function returnedJson(out: VMOutcome): unknown {
+  if (out.error) throw new Error(`call failed: ${out.error.message}`);
+  if (out.returnData.kind !== "Value")
+    throw new Error(`no value returned: ${JSON.stringify(out.returnData)}`);
+  return JSON.parse(new TextDecoder().decode(out.returnData.data));
+}
+
+/** A failed call's ExecutionError string ("Smart contract panicked: …"), or "". */
+export const executionError = (out: VMOutcome): string =>
+  (out.error?.functionCallError as { ExecutionError?: string } | undefined)?.ExecutionError ?? "";
