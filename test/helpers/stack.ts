@@ -78,6 +78,8 @@ export async function startStack(options: {
   home: string;
   ports: StackPorts;
   args?: string[];
+  /** Added to the cleaned environment (e.g. AIPROXY_CONFIG for a proxy YAML). */
+  env?: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
 }): Promise<Stack> {
   const { home, ports } = options;
@@ -95,7 +97,7 @@ export async function startStack(options: {
       String(ports.proxy),
       ...(options.args ?? []),
     ],
-    { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: cleanEnv() },
+    { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...cleanEnv(), ...options.env } },
   );
   const pgid = child.pid!;
   let out = "";

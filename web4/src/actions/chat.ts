@@ -176,6 +176,7 @@ function explainChatError(e: unknown, conv: StoredConversation, text: string) {
     `Not enough left for this answer: it ${cost}${limitText} (the question resends the conversation so far), ` +
       `and ${tokens(short.available)} is left in this conversation. Your message was kept.`,
     actions,
+    "notice",
   );
   void readUsage(conv).then(renderHeader);
 }

@@ -17,7 +17,7 @@ import {
 import { account, current, persistConversation, state, storage, tokens } from "../state.js";
 import { render } from "../views/app.js";
 import { setStatus } from "../views/banner.js";
-import { refundSteps, renderHeader } from "../views/conversations.js";
+import { entries, refundSteps, renderHeader } from "../views/conversations.js";
 import { byTestId as $ } from "../views/dom.js";
 import { openKeyPanel } from "../views/key-panel.js";
 import { renderMessages } from "../views/messages.js";
@@ -49,7 +49,8 @@ export async function loadAccountConversations(): Promise<void> {
   const pick =
     saved && (state.chain.has(saved) || state.convs.some((c) => c.conversation_id === saved))
       ? saved
-      : (state.convs.find((c) => c.state === "open") ?? state.convs[0])?.conversation_id;
+      : ((state.convs.find((c) => c.state === "open") ?? state.convs[0])?.conversation_id ??
+        entries()[0]?.id);
   if (pick) await select(pick);
   else render();
 }

@@ -54,6 +54,7 @@ export async function settleBilled(conv: StoredConversation, message: UiMessage)
     await saveHistory(contract, conv.conversation_id, state.messages);
     renderMessages();
     renderHeader();
+    renderList();
     return;
   }
   // Switched away meanwhile: record it in the stored history instead.

@@ -12,8 +12,15 @@ export function setStatus(text: string): void {
   $("status").textContent = text;
 }
 
-/** Shows `err` in words (never a stack trace), with buttons for what the person can do next. */
-export function showError(err: unknown, actions: BannerAction[] = []): void {
+/**
+ * Shows `err` in words (never a stack trace), with buttons for what the person can do next. A
+ * "notice" is not a failure (nothing is broken, e.g. not enough left for an answer): amber, not red.
+ */
+export function showError(
+  err: unknown,
+  actions: BannerAction[] = [],
+  kind: "error" | "notice" = "error",
+): void {
   console.error(err);
   $("error-message").textContent = typeof err === "string" ? err : readable(err);
   $("error-actions").replaceChildren(
@@ -27,6 +34,7 @@ export function showError(err: unknown, actions: BannerAction[] = []): void {
     }),
   );
   show($("error-actions"), actions.length > 0);
+  $("error-banner").dataset["kind"] = kind;
   show($("error-banner"), true);
   setStatus("");
 }

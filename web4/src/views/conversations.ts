@@ -89,6 +89,7 @@ export const refundSteps = { setStep };
 function noteOf(e: Entry, status: Status): string {
   const expires = e.chain?.expires_at ? chainDate(e.chain.expires_at) : null;
   const back = e.chain?.refund_amount;
+  if (e.local?.refund && (status === "refunded" || status === "reclaimed")) return ""; // the result says it
   if (status === "refunded" && back) {
     return `Ended: ${tokens(back)} refunded to you, ${tokens(BigInt(depositOf(e)) - BigInt(back))} spent.`;
   }
