@@ -210,7 +210,7 @@ test.serial(
     await waitText("usage-spent", fmt(BigInt(outside.spent)));
     await waitText("usage-remaining", fmt(BigInt(outside.remaining)));
     t.regex(
-      await page.locator(`[data-testid="conversation-item"][data-id="${convs.a.id}"]`).innerText(),
+      (await page.locator(`[data-testid="conversation-item"][data-id="${convs.a.id}"]`).textContent()) ?? "",
       new RegExp(`${formatAmount(BigInt(outside.remaining), 6).replace(".", "\\.")} AIC left of 2 AIC`),
     );
     await shot("03-outside-use-reflected");
@@ -263,7 +263,7 @@ test.serial(
     await page.reload();
     const cut = page.locator('[data-testid="message-assistant"]').last();
     await cut.getByTestId("message-note").waitFor(WAIT);
-    t.regex(await cut.getByTestId("message-note").innerText(), /^Interrupted/);
+    t.regex((await cut.getByTestId("message-note").textContent()) ?? "", /^Interrupted/);
     const kept = (await cut.locator(".body").textContent()) ?? "";
     t.true(kept.length > 0 && seen.startsWith(kept.slice(0, 20)), "the partial answer is kept");
     t.is((await page.getByTestId("message-user").allTextContents()).at(-1), long, "and the question");
