@@ -73,7 +73,11 @@ test.before(async () => {
   );
   await Promise.all([start("proxy-a"), start("proxy-b")]);
   nc = await connect({ servers: server.url });
-  store = await JetStreamStore.open({ nc });
+  store = await JetStreamStore.open({
+    nc,
+    bucket: "aiproxy_ledger_token_test_near",
+    contractId: "token.test.near",
+  });
 });
 
 test.after.always(async () => {

@@ -118,7 +118,7 @@ test("T14 crash safety: kill -9 mid-stream, restart on the same SQLite file, the
     await reader.cancel().catch(() => {});
 
     // The durable ledger right after the crash: one reservation left open, nothing lost.
-    const peek = new SqliteStore({ path: storePath });
+    const peek = new SqliteStore({ path: storePath, contractId: "token.test.near" });
     const crashed = (await peek.getConversation(conversationId))!;
     const open = await peek.openReservations({ conversation_id: conversationId });
     await peek.dispose();
@@ -174,7 +174,7 @@ test("T14 crash safety: kill -9 mid-stream, restart on the same SQLite file, the
     t.is(blocked.status, 403);
     third.child.kill("SIGTERM");
     await new Promise((r) => third.child.once("exit", r));
-    const audit = new SqliteStore({ path: storePath });
+    const audit = new SqliteStore({ path: storePath, contractId: "token.test.near" });
     const settlements = await audit.settlements(conversationId);
     const final = (await audit.getConversation(conversationId))!;
     await audit.dispose();

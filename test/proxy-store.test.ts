@@ -10,18 +10,26 @@ import { storeContract } from "./helpers/store-suite.js";
 const dir = mkdtempSync(join(tmpdir(), "aiproxy-store-"));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
-storeContract(test, () => new SqliteStore({ path: ":memory:" }), "sqlite :memory:");
+storeContract(
+  test,
+  () => new SqliteStore({ path: ":memory:", contractId: "token.test.near" }),
+  "sqlite :memory:",
+);
 let n = 0;
-storeContract(test, () => new SqliteStore({ path: join(dir, `s${++n}.sqlite`) }), "sqlite file");
+storeContract(
+  test,
+  () => new SqliteStore({ path: join(dir, `s${++n}.sqlite`), contractId: "token.test.near" }),
+  "sqlite file",
+);
 
 test("sqlite file: the ledger survives reopening", async (t) => {
   const path = join(dir, "reopen.sqlite");
-  const a = new SqliteStore({ path });
+  const a = new SqliteStore({ path, contractId: "token.test.near" });
   const cid = "a".repeat(64);
   await a.ensureConversation({ conversation_id: cid, receiver_id: "x.near", deposit: 500n });
   await a.reserve({ conversation_id: cid, reservation_id: "r1", amount: 100n, owner: "p1" });
   await a.dispose();
-  const b = new SqliteStore({ path });
+  const b = new SqliteStore({ path, contractId: "token.test.near" });
   const state = (await b.getConversation(cid))!;
   t.is(state.reserved, 100n);
   t.deepEqual(
@@ -41,7 +49,7 @@ test("sqlite file: a ledger written before escrow v2 (no escrow columns) opens a
     .prepare("INSERT INTO conversations (id, receiver_id, deposit, spent, created_at) VALUES (?, ?, ?, ?, ?)")
     .run("e".repeat(64), "x.near", "700", "30", 1);
   old.close();
-  const store = new SqliteStore({ path });
+  const store = new SqliteStore({ path, contractId: "token.test.near" });
   const state = (await store.getConversation("e".repeat(64)))!;
   t.like(state, { deposit: 700n, spent: 30n, status: "open" });
   t.is(state.escrow, undefined, "unknown: the refund reads it from the chain");
@@ -50,8 +58,8 @@ test("sqlite file: a ledger written before escrow v2 (no escrow columns) opens a
 
 test("sqlite file: two stores on one file (two processes) see each other's writes despite the cache", async (t) => {
   const path = join(dir, "shared.sqlite");
-  const a = new SqliteStore({ path });
-  const b = new SqliteStore({ path });
+  const a = new SqliteStore({ path, contractId: "token.test.near" });
+  const b = new SqliteStore({ path, contractId: "token.test.near" });
   const cid = "b".repeat(64);
   await a.ensureConversation({ conversation_id: cid, receiver_id: "x.near", deposit: 300n });
   // Both read (and cache) the conversation, then alternate writes: a stale cache would let the two
@@ -74,7 +82,7 @@ test("sqlite file: two stores on one file (two processes) see each other's write
 });
 
 test("sqlite: one failing op in a group-committed batch fails alone", async (t) => {
-  const store = new SqliteStore({ path: ":memory:" });
+  const store = new SqliteStore({ path: ":memory:", contractId: "token.test.near" });
   const cid = "c".repeat(64);
   await store.ensureConversation({ conversation_id: cid, receiver_id: "x.near", deposit: 1000n });
   t.true((await store.reserve({ conversation_id: cid, reservation_id: "dup", amount: 10n, owner: "p" })).ok);
@@ -89,4 +97,15 @@ test("sqlite: one failing op in a group-committed batch fails alone", async (t) 
   t.is(last.status, "fulfilled");
   t.is((await store.getConversation(cid))?.reserved, 110n, "10 + 20 + 80: the rolled-back try left nothing");
   await store.dispose();
+});
+
+test("T19 sqlite: a ledger file created for one contract refuses to open for another", (t) => {
+  const path = join(dir, "contract.sqlite");
+  const a = new SqliteStore({ path, contractId: "token-a.test.near" });
+  void a.dispose();
+  const err = t.throws(() => new SqliteStore({ path, contractId: "token-b.test.near" }));
+  t.regex(String(err?.message), /belongs to contract token-a\.test\.near, not token-b\.test\.near/);
+  const again = new SqliteStore({ path, contractId: "token-a.test.near" });
+  t.truthy(again);
+  void again.dispose();
 });

@@ -16,7 +16,11 @@ test.after.always(async () => {
 });
 
 const open = async () =>
-  JetStreamStore.open({ nc: await connect({ servers: server.url }), ownsConnection: true });
+  JetStreamStore.open({
+    nc: await connect({ servers: server.url }),
+    ownsConnection: true,
+    contractId: "token.test.near",
+  });
 
 storeContract(test, open, "jetstream");
 
@@ -73,4 +77,20 @@ test("jetstream: ids outside the KV key alphabet are encoded, not rejected", asy
   } finally {
     await s.dispose();
   }
+});
+
+test("jetstream: stores opening one new bucket at the same moment all open it (no 'subjects overlap')", async (t) => {
+  const bucket = `race_${Date.now()}`;
+  const stores = await Promise.all(
+    Array.from({ length: 6 }, async () =>
+      JetStreamStore.open({
+        nc: await connect({ servers: server.url }),
+        ownsConnection: true,
+        bucket,
+        contractId: "token.test.near",
+      }),
+    ),
+  );
+  t.is(stores.length, 6);
+  await Promise.all(stores.map((s) => s.dispose()));
 });

@@ -1,14 +1,17 @@
 // Builds the Hono app and its context: store, chain, upstreams, signer, metrics, recovery.
 import { setMaxListeners } from "node:events";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { Hono } from "hono";
 import { MemoryChainClient } from "./chain/memory.js";
 import { NearChainClient } from "./chain/near.js";
 import type { ChainClient } from "./chain/types.js";
-import { corsOrigins, type ProxyConfig } from "./config.js";
+import { ConfigError, corsOrigins, dataDir, type ProxyConfig, storePath } from "./config.js";
 import type { ProxyContext } from "./context.js";
 import { ConversationService } from "./conversations.js";
 import { ApiError } from "./errors.js";
 import { corsMiddleware } from "./http/cors.js";
+import { claimIdentity, type Identity } from "./identity.js";
 import { createLogger, type Logger, scrubLogs } from "./logger.js";
 import { allowedFields, OPENAI_CHAT_FIELDS } from "./metering/fields.js";
 import { loadTokenizers, tokenizerForModel } from "./metering/tokens.js";
@@ -75,13 +78,31 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   const store =
     options.store ??
     scaleOut.store ??
-    new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous });
+    new SqliteStore({
+      path: defaultStorePath(config),
+      synchronous: config.store.synchronous,
+      contractId: config.chain.contract_id,
+    });
+  // Unique per live process on this ledger (T20): refuses to start on an identity held by another.
+  let identity: Identity;
+  try {
+    identity = await claimIdentity(store, {
+      configured: config.instance_id,
+      dataDir: dataDir(config),
+      logger,
+    });
+  } catch (e) {
+    await store.dispose();
+    await scaleOut.close();
+    throw e;
+  }
   const chain = options.chain ?? chainFor(config);
   const upstreams = await buildUpstreams(config.providers, env, options.upstreams);
   // Exact prompt counts for the last requests of a conversation: loaded now, not on a request.
   await loadTokenizers(config.models.map((m) => m.tokenizer ?? tokenizerForModel(m.id)));
   const context: ProxyContext = {
     config,
+    instanceId: identity.id,
     store,
     chain,
     conversations: new ConversationService(store, chain),
@@ -100,7 +121,8 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     shutdown: unboundedController(),
     inflight: new Set(),
   };
-  await recoverStaleReservations(store, config.instance_id, logger);
+  await recoverStaleReservations(store, identity.id, logger);
+  logger.info({ instance_id: identity.id, contract_id: config.chain.contract_id }, "ledger claimed");
   if (!context.signer) logger.warn("no refund signer key configured: /v1/conversations/refund answers 503");
 
   const app = new Hono();
@@ -159,10 +181,26 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
       const deadline = new Promise((r) => setTimeout(r, timeoutMs).unref());
       await Promise.race([Promise.allSettled([...context.inflight]), deadline]);
       for (const u of context.upstreams.values()) await u.close?.().catch(() => {});
+      await identity.release();
       await store.dispose();
       await scaleOut.close(); // scale-out
     },
   };
+}
+
+/**
+ * The SQLite file: the configured one, else one per contract. A ledger at the old shared default
+ * (./.aiproxy/ledger.sqlite) is never silently left behind for a fresh one: that would serve its
+ * conversations again from zero and over-refund them.
+ */
+function defaultStorePath(config: ProxyConfig): string {
+  const path = storePath(config);
+  const legacy = join(".aiproxy", "ledger.sqlite");
+  if (config.store.path === undefined && existsSync(legacy) && !existsSync(path))
+    throw new ConfigError(
+      `found a ledger at the old default ${legacy}; ledgers are now one per contract: move it to ${path} (if it is ${config.chain.contract_id}'s) or set store.path`,
+    );
+  return path;
 }
 
 /** Per model: the fields every one of its providers forwards (adapter's list + config extras). */

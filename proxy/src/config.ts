@@ -3,6 +3,7 @@
 // config only names the env var or file that holds them, and the YAML schema is strict so a pasted
 // `api_key:` is rejected instead of silently carried around (T13).
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 // Scale-out (NATS JetStream store, NATS transport, async jobs): schemas live in nats/config.ts.
@@ -140,8 +141,14 @@ export const configSchema = z.strictObject({
   /** Allowed browser origins. Empty: no CORS headers. Development default `*`, production default none. */
   cors_origins: z.array(z.string()).optional(),
   max_body_bytes: z.coerce.number().int().positive().default(1_048_576),
-  /** Owner tag on reservations: on startup this instance settles only its own stale reservations. */
-  instance_id: z.string().min(1).default("proxy-1"),
+  /**
+   * Owner tag on reservations: on startup this instance settles only its own stale reservations.
+   * Default: drawn once per data dir and kept (identity.ts); leased in the ledger either way, so two
+   * live processes never share one (T20).
+   */
+  instance_id: z.string().min(1).optional(),
+  /** Where this process keeps its drawn instance id. Default: the SQLite ledger's directory, else ./.aiproxy/<contract_id>. */
+  data_dir: z.string().min(1).optional(),
   chain: z
     .strictObject({
       type: z.enum(["near", "memory"]).default("near"),
@@ -161,8 +168,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** `jetstream`: the shared ledger in a NATS JetStream KV bucket (needs nats.servers). */
       type: z.enum(["sqlite", "jetstream"]).default("sqlite"),
-      /** `:memory:` keeps nothing across restarts (tests only). */
-      path: z.string().default("./.aiproxy/ledger.sqlite"),
+      /**
+       * `:memory:` keeps nothing across restarts (tests only). Default ./.aiproxy/<contract_id>/ledger.sqlite:
+       * one ledger per contract, never shared by two contracts by accident (T19).
+       */
+      path: z.string().optional(),
       /**
        * `normal` (WAL): every committed ledger write survives a killed process (T14), an OS crash or
        * power cut may lose the last moments. `full`: fsync per ledger write, survives power cuts, costs
@@ -246,6 +256,12 @@ export const settings: Setting[] = [
     env: "AIPROXY_MAX_BODY_BYTES",
     flag: "--max-body-bytes <n>",
     describe: "request body limit",
+  },
+  {
+    path: "data_dir",
+    env: "AIPROXY_DATA_DIR",
+    flag: "--data-dir <dir>",
+    describe: "where the drawn instance id is kept",
   },
   {
     path: "instance_id",
@@ -421,6 +437,29 @@ export function parseConfig(raw: unknown): ProxyConfig {
     }
   }
   return config;
+}
+
+/** A contract id as a file or bucket name part (account ids are [a-z0-9._-]). */
+const namePart = (contractId: string) => contractId.replace(/[^A-Za-z0-9_-]/g, "_");
+
+/** The SQLite ledger file in effect: the configured one, else one per contract under ./.aiproxy. */
+export function storePath(config: ProxyConfig): string {
+  return config.store.path ?? join(".aiproxy", config.chain.contract_id, "ledger.sqlite");
+}
+
+/** The JetStream ledger bucket in effect: the configured one, else one per contract. */
+export function storeBucket(config: ProxyConfig): string {
+  return config.store.bucket ?? `aiproxy_ledger_${namePart(config.chain.contract_id)}`;
+}
+
+/** Where the drawn instance id lives; undefined for an in-memory ledger. */
+export function dataDir(config: ProxyConfig): string | undefined {
+  if (config.data_dir) return config.data_dir;
+  if (config.store.type === "sqlite") {
+    const path = storePath(config);
+    return path === ":memory:" ? undefined : dirname(path);
+  }
+  return join(".aiproxy", config.chain.contract_id);
 }
 
 /** The CORS origins in effect: explicit list, else `*` in development and nothing in production. */

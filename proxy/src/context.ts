@@ -12,6 +12,8 @@ import type { Upstream } from "./upstreams/types.js";
 
 export interface ProxyContext {
   config: ProxyConfig;
+  /** This process's instance id (identity.ts): the owner tag of its reservations. */
+  instanceId: string;
   store: ConversationStore;
   chain: ChainClient;
   conversations: ConversationService;

@@ -1,5 +1,5 @@
-// The ConversationStore contract, as a reusable suite: every implementation (SQLite today, NATS
-// JetStream KV later) runs it with storeContract(test, makeStore).
+// The ConversationStore contract, as a reusable suite: every implementation (SQLite, NATS JetStream
+// KV) runs it with storeContract(test, makeStore).
 import type { TestFn } from "ava";
 import type { ConversationStore } from "../../proxy/src/store/types.js";
 
@@ -192,5 +192,28 @@ export function storeContract(
       t.deepEqual((await s.getConversation(cid))?.escrow, escrow);
       await s.reserve({ conversation_id: cid, reservation_id: rid(), amount: 10n, owner: rid() });
       t.deepEqual((await s.closeConversation(cid))?.escrow, escrow, "kept through updates");
+    }));
+
+  test(`${label}: instance leases: a live lease of another process is refused, an expired or replaced one is taken`, (t) =>
+    withStore(async (s) => {
+      const id = `inst-${++seq}`;
+      const lease = (nonce: string, ttl = 60_000) => ({
+        id,
+        nonce,
+        host: "h",
+        pid: 1,
+        started_at: Date.now(),
+        expires_at: Date.now() + ttl,
+      });
+      t.deepEqual(await s.claimInstance(lease("a")), { ok: true });
+      t.deepEqual(await s.claimInstance(lease("a")), { ok: true }, "renewal by the holder");
+      const refused = await s.claimInstance(lease("b"));
+      t.false(refused.ok);
+      if (!refused.ok) t.is(refused.held.nonce, "a");
+      t.deepEqual(await s.claimInstance(lease("b"), "a"), { ok: true }, "replacing a holder known dead");
+      await s.claimInstance(lease("c", -1), "b");
+      t.deepEqual(await s.claimInstance(lease("d")), { ok: true }, "an expired lease is free");
+      await s.releaseInstance(lease("d"));
+      t.deepEqual(await s.claimInstance(lease("e")), { ok: true }, "a released lease is free");
     }));
 }

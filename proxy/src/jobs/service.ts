@@ -452,7 +452,7 @@ export class JobService {
         ...record,
         status: "running",
         attempts: attempt,
-        worker: ctx.config.instance_id,
+        worker: ctx.instanceId,
         started_at: record.started_at ?? now(),
       };
       if (await this.#cas(claimed, revision)) return this.#execute(m, job, record, claimed);

@@ -69,8 +69,8 @@ export const jobsSchema = z
 export type JobsConfig = z.infer<typeof jobsSchema>;
 
 export const storeJetStreamFields = {
-  /** `jetstream` only: KV bucket of the shared ledger. */
-  bucket: z.string().min(1).default("aiproxy_ledger"),
+  /** `jetstream` only: KV bucket of the shared ledger (default aiproxy_ledger_<contract_id>, config.ts storeBucket). */
+  bucket: z.string().min(1).optional(),
   /** `jetstream` only: bucket replicas (1, 3 or 5 on a cluster). */
   replicas: z.coerce.number().int().min(1).max(5).default(1),
 };

@@ -3,7 +3,7 @@
 // and job subjects, the /v1/jobs routes and the job worker. Without NATS config it does nothing.
 import type { Hono } from "hono";
 import type { NatsConnection, Subscription } from "nats";
-import { ConfigError, type ProxyConfig } from "../config.js";
+import { ConfigError, type ProxyConfig, storeBucket } from "../config.js";
 import type { ProxyContext } from "../context.js";
 import { serveJobs } from "../jobs/nats.js";
 import { jobRoutes } from "../jobs/routes.js";
@@ -41,7 +41,7 @@ export async function createScaleOut(
 
   const nc: NatsConnection = await connectNats({
     ...config.nats,
-    name: config.nats.name ?? `aiproxy-${config.instance_id}`,
+    name: config.nats.name ?? `aiproxy-${config.instance_id ?? config.chain.contract_id}`,
   });
   options.logger.info(
     {
@@ -53,7 +53,12 @@ export async function createScaleOut(
     "connected to NATS",
   );
   const store = wantStore
-    ? await JetStreamStore.open({ nc, bucket: config.store.bucket, replicas: config.store.replicas })
+    ? await JetStreamStore.open({
+        nc,
+        bucket: storeBucket(config),
+        replicas: config.store.replicas,
+        contractId: config.chain.contract_id,
+      })
     : undefined;
   const subscriptions: Subscription[] = [];
   const running = new Set<Promise<unknown>>();

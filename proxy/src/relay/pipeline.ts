@@ -61,7 +61,7 @@ export async function run(
   const reservationId = input.reservedAs ?? randomUUID();
   const balance =
     input.reservedAs === undefined
-      ? await reserve(ctx, prepared, { conversationId, reservationId, owner: ctx.config.instance_id })
+      ? await reserve(ctx, prepared, { conversationId, reservationId, owner: ctx.instanceId })
       : undefined;
   const billing = billingFor(prepared, {
     reservationId,

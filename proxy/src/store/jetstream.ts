@@ -1,10 +1,13 @@
 // Shared conversation ledger on a NATS JetStream KV bucket, for proxies on several machines.
 //
-// Keys (amounts are base-10 strings: u128 does not fit a JSON number):
-//   c.<conversation_id>          the conversation: deposit, spent, reserved, status, the OPEN
-//                                reservations, settlements not yet written out ("settling"), refund
-//   x.<reservation>              reservation -> conversation pointer (settle gets only the id)
-//   s.<conversation_id>.<res>    one settled reservation (immutable once written)
+// Keys (amounts are base-10 strings: u128 does not fit a JSON number); <k> is the contract id
+// (encoded), so entries of one contract are never read as another's (T19):
+//   meta.contract                   the contract the bucket was created for; others refuse to open it
+//   c.<k>.<conversation_id>         the conversation: deposit, spent, reserved, status, the OPEN
+//                                   reservations, settlements not yet written out ("settling"), refund
+//   x.<k>.<reservation>             reservation -> conversation pointer (settle gets only the id)
+//   s.<k>.<conversation_id>.<res>   one settled reservation (immutable once written)
+//   i.<k>.<instance_id>             the lease of a live proxy process on that identity (T20)
 //
 // Every change to a conversation is one revision-checked `kv.update(key, value, revision)`
 // (compare-and-set) retried on conflict, so reserve/settle/close/refund are atomic per conversation
@@ -14,17 +17,22 @@
 // reservations stay open (with their owner) until startup recovery or a refund bills them.
 // Settling moves the reservation from `open` to `settling` in the same CAS as the ledger change; the
 // s.* record is written next and the `settling` entry dropped after, so a settle interrupted between
-// the two is completed by the next settle of that id and is never applied twice.
+// the two is completed by the next settle of that id and is never applied twice. The arithmetic is
+// ledger.ts, shared with the SQLite store.
 import type { KV, KvEntry, NatsConnection } from "nats";
 import { StorageType } from "nats";
 import type { SignedRefund } from "../../../wire/index.js";
-import type {
-  ConversationState,
-  ConversationStore,
-  NewConversation,
-  Reservation,
-  ReserveResult,
-  Settlement,
+import { decideReserve, decideSettle } from "./ledger.js";
+import {
+  type ConversationState,
+  type ConversationStore,
+  type InstanceLease,
+  type LeaseResult,
+  type NewConversation,
+  type Reservation,
+  type ReserveResult,
+  type Settlement,
+  StoreContractError,
 } from "./types.js";
 
 interface OpenRecord {
@@ -56,6 +64,8 @@ interface ConversationRecord {
 
 export interface JetStreamStoreOptions {
   nc: NatsConnection;
+  /** The contract this ledger belongs to: part of every key, stamped on the bucket. */
+  contractId: string;
   bucket?: string;
   replicas?: number;
   /** Close the connection on dispose (the store opened it). */
@@ -108,32 +118,61 @@ const json = <T>(entry: KvEntry | null): T | undefined =>
     ? (JSON.parse(decoder.decode(entry.value)) as T)
     : undefined;
 
+/** Opening a bucket that another process is creating at the same moment. */
+const CREATE_RACE = /subjects overlap|already in use|stream name already/i;
+
 export class JetStreamStore implements ConversationStore {
   readonly #kv: KV;
   readonly #nc: NatsConnection;
   readonly #ownsConnection: boolean;
   readonly #maxRetries: number;
+  /** The encoded contract id, the second token of every ledger key. */
+  readonly #k: string;
 
   private constructor(kv: KV, options: JetStreamStoreOptions) {
     this.#kv = kv;
     this.#nc = options.nc;
     this.#ownsConnection = options.ownsConnection ?? false;
     this.#maxRetries = options.maxRetries ?? 1000;
+    this.#k = keyPart(options.contractId);
   }
 
-  /** Opens (creating if needed) the ledger bucket: file storage, one value per key. */
+  /**
+   * Opens (creating if needed) the ledger bucket: file storage, one value per key. Refuses a bucket
+   * stamped for another contract, or one holding entries without a stamp (a ledger from before
+   * contract scoping, whose keys this layout would not see).
+   */
   static async open(options: JetStreamStoreOptions): Promise<JetStreamStore> {
     const js = options.nc.jetstream();
-    const kv = await js.views.kv(options.bucket ?? "aiproxy_ledger", {
-      history: 1,
-      replicas: options.replicas ?? 1,
-      storage: StorageType.File,
-    });
+    const bucket = options.bucket ?? "aiproxy_ledger";
+    let kv: KV | undefined;
+    // Two proxies starting together both try to create the bucket's stream; the loser binds to it.
+    for (let attempt = 0; !kv; attempt++) {
+      try {
+        kv = await js.views.kv(bucket, {
+          history: 1,
+          replicas: options.replicas ?? 1,
+          storage: StorageType.File,
+        });
+      } catch (e) {
+        if (attempt >= 5 || !CREATE_RACE.test((e as Error).message)) throw e;
+        await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+      }
+    }
+    await claimBucket(kv, bucket, options.contractId);
     return new JetStreamStore(kv, options);
   }
 
   #conversationKey(id: string): string {
-    return `c.${keyPart(id)}`;
+    return `c.${this.#k}.${keyPart(id)}`;
+  }
+
+  #pointerKey(reservationId: string): string {
+    return `x.${this.#k}.${keyPart(reservationId)}`;
+  }
+
+  #settledPrefix(conversationId: string): string {
+    return `s.${this.#k}.${keyPart(conversationId)}.`;
   }
 
   async #read(conversationId: string): Promise<{ record: ConversationRecord; revision: number } | undefined> {
@@ -217,18 +256,16 @@ export class JetStreamStore implements ConversationStore {
     owner: string;
   }): Promise<ReserveResult> {
     // The pointer first: if the process dies right after, it points at nothing and is harmless.
-    await this.#kv.put(`x.${keyPart(request.reservation_id)}`, encoder.encode(request.conversation_id));
+    await this.#kv.put(this.#pointerKey(request.reservation_id), encoder.encode(request.conversation_id));
     return this.#mutate<ReserveResult>(
       request.conversation_id,
       (r) => {
         const state = toState(r);
-        const free = state.deposit - state.spent - state.reserved;
-        if (r.status !== "open") return { result: { ok: false, reason: "closed", available: free } };
-        if (request.reservation_id in r.open || request.reservation_id in r.settling)
+        const decision = decideReserve(state, request.amount);
+        if (decision.ok && (request.reservation_id in r.open || request.reservation_id in r.settling))
           throw new Error(`reservation ${request.reservation_id} exists already`);
-        if (request.amount < 0n || request.amount > free)
-          return { result: { ok: false, reason: "insufficient", available: free } };
-        const reserved = state.reserved + request.amount;
+        if (!decision.ok) return { result: decision };
+        const reserved = decision.reserved;
         r.reserved = reserved.toString();
         r.open[request.reservation_id] = {
           amount: request.amount.toString(),
@@ -242,10 +279,10 @@ export class JetStreamStore implements ConversationStore {
   }
 
   async settle(reservationId: string, cost: bigint): Promise<Settlement | undefined> {
-    const pointer = await this.#kv.get(`x.${keyPart(reservationId)}`);
+    const pointer = await this.#kv.get(this.#pointerKey(reservationId));
     if (pointer?.operation !== "PUT") return undefined;
     const conversationId = decoder.decode(pointer.value);
-    const settledKey = `s.${keyPart(conversationId)}.${keyPart(reservationId)}`;
+    const settledKey = `${this.#settledPrefix(conversationId)}${keyPart(reservationId)}`;
     // No read of s.* first: a settled id is in neither `open` nor `settling`, which the CAS below
     // reports as "gone" and then reads s.* (one round trip less on the hot path).
 
@@ -256,18 +293,12 @@ export class JetStreamStore implements ConversationStore {
         if (pending) return { result: pending };
         const open = r.open[reservationId];
         if (!open) return { result: "gone" };
-        const amount = BigInt(open.amount);
-        const spent = BigInt(r.spent);
-        const reserved = BigInt(r.reserved);
-        const free = BigInt(r.deposit) - spent - reserved;
-        const want = cost < 0n ? 0n : cost;
-        // Usage above the reservation (a low prompt estimate) is collected only from unreserved balance.
-        const charged = want < amount + free ? want : amount + free;
+        const { charged, spent, reserved } = decideSettle(toState(r), BigInt(open.amount), cost);
         const settlement = { reserved: open.amount, charged: charged.toString(), settled_at: Date.now() };
         delete r.open[reservationId];
         r.settling[reservationId] = settlement;
-        r.spent = (spent + charged).toString();
-        r.reserved = (reserved - amount).toString();
+        r.spent = spent.toString();
+        r.reserved = reserved.toString();
         return { next: r, result: settlement };
       },
       () => "gone",
@@ -297,8 +328,9 @@ export class JetStreamStore implements ConversationStore {
 
   async #conversationIds(): Promise<string[]> {
     const ids: string[] = [];
-    for await (const key of await this.#kv.keys("c.*")) {
-      const part = key.slice(2);
+    const prefix = `c.${this.#k}.`;
+    for await (const key of await this.#kv.keys(`${prefix}*`)) {
+      const part = key.slice(prefix.length);
       ids.push(part.startsWith("=") ? Buffer.from(part.slice(1), "base64url").toString("utf8") : part);
     }
     return ids;
@@ -328,7 +360,7 @@ export class JetStreamStore implements ConversationStore {
 
   async settlements(conversationId: string): Promise<Settlement[]> {
     const out: Settlement[] = [];
-    const prefix = `s.${keyPart(conversationId)}.`;
+    const prefix = this.#settledPrefix(conversationId);
     const keys: string[] = [];
     for await (const key of await this.#kv.keys(`${prefix}*`)) keys.push(key);
     for (const key of keys) {
@@ -373,7 +405,58 @@ export class JetStreamStore implements ConversationStore {
     );
   }
 
+  async claimInstance(lease: InstanceLease, replacing?: string): Promise<LeaseResult> {
+    const key = `i.${this.#k}.${keyPart(lease.id)}`;
+    const value = encoder.encode(JSON.stringify(lease));
+    for (let attempt = 0; ; attempt++) {
+      const entry = await this.#kv.get(key);
+      const held = json<InstanceLease>(entry);
+      if (held && held.nonce !== lease.nonce && held.nonce !== replacing && held.expires_at > Date.now())
+        return { ok: false, held };
+      try {
+        if (entry && entry.operation === "PUT") await this.#kv.update(key, value, entry.revision);
+        else await this.#kv.create(key, value);
+        return { ok: true };
+      } catch (e) {
+        if (!isConflict(e) || attempt >= 10) throw e; // someone else wrote it: look again
+      }
+    }
+  }
+
+  async releaseInstance(lease: InstanceLease): Promise<void> {
+    const key = `i.${this.#k}.${keyPart(lease.id)}`;
+    const entry = await this.#kv.get(key).catch(() => null);
+    if (json<InstanceLease>(entry)?.nonce === lease.nonce) await this.#kv.delete(key).catch(() => {});
+  }
+
   async dispose(): Promise<void> {
     if (this.#ownsConnection && !this.#nc.isClosed()) await this.#nc.drain().catch(() => {});
   }
+}
+
+/** The bucket's contract stamp: written by its first opener, checked by every later one (T19). */
+async function claimBucket(kv: KV, bucket: string, contractId: string): Promise<void> {
+  const stamp = await kv.get("meta.contract");
+  const owner = stamp?.operation === "PUT" ? decoder.decode(stamp.value) : undefined;
+  if (owner === undefined) {
+    // Entries without a stamp: a ledger from before contract scoping; its keys would be invisible.
+    for await (const key of await kv.keys()) {
+      if (key === "meta.contract") continue;
+      // Stamped meanwhile by a proxy starting at the same moment: check that stamp instead.
+      if ((await kv.get("meta.contract"))?.operation === "PUT") return claimBucket(kv, bucket, contractId);
+      throw new StoreContractError(
+        `the ledger bucket ${bucket} holds entries from before ledgers carried their contract id (key ${key}); settle and refund its conversations with the previous version, or use a new store.bucket`,
+      );
+    }
+    try {
+      await kv.create("meta.contract", encoder.encode(contractId));
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+    }
+    return claimBucket(kv, bucket, contractId); // read back: a concurrent opener may have won
+  }
+  if (owner !== contractId)
+    throw new StoreContractError(
+      `the ledger bucket ${bucket} belongs to contract ${owner}, not ${contractId}: a proxy of another contract must use its own store.bucket`,
+    );
 }

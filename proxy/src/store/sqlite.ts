@@ -1,18 +1,24 @@
 // Embedded durable ledger on SQLite (better-sqlite3). Amounts are TEXT (u128 does not fit in
 // SQLite's int64) and all arithmetic is BigInt inside IMMEDIATE transactions, so two proxy processes
 // sharing one file still serialize their ledger updates. WAL journal; synchronous NORMAL by default (see config store.synchronous).
+// A file is one contract's ledger (T19): stamped with its contract id when created, it refuses to
+// open for any other. It also holds the instance leases (T20, store/identity.ts).
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { SignedRefund } from "../../../wire/index.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
-import type {
-  ConversationState,
-  ConversationStore,
-  NewConversation,
-  Reservation,
-  ReserveResult,
-  Settlement,
+import { decideReserve, decideSettle } from "./ledger.js";
+import {
+  type ConversationState,
+  type ConversationStore,
+  type InstanceLease,
+  type LeaseResult,
+  type NewConversation,
+  type Reservation,
+  type ReserveResult,
+  type Settlement,
+  StoreContractError,
 } from "./types.js";
 
 interface ConversationRow {
@@ -66,6 +72,8 @@ CREATE TABLE IF NOT EXISTS reservations (
 );
 CREATE INDEX IF NOT EXISTS reservations_open ON reservations(conversation_id) WHERE state = 'open';
 CREATE INDEX IF NOT EXISTS reservations_by_conversation ON reservations(conversation_id, created_at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, lease TEXT NOT NULL);
 `;
 
 function toState(row: ConversationRow): ConversationState {
@@ -123,6 +131,8 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
 
 export interface SqliteStoreOptions {
   path: string;
+  /** The contract this ledger belongs to; a file stamped for another contract refuses to open. */
+  contractId: string;
   synchronous?: "full" | "normal";
 }
 
@@ -164,6 +174,7 @@ export class SqliteStore implements ConversationStore {
     this.#db.pragma("foreign_keys = ON");
     this.#db.exec(schema);
     addEscrowColumns(this.#db);
+    this.#claimContract(options.contractId, options.path);
     if (options.path !== ":memory:") {
       // Checkpoints run in a worker (checkpointer.ts); this connection's own autocheckpoint stays
       // only as a backstop (10000 pages, ~40 MB of WAL) should the worker fall behind.
@@ -190,10 +201,9 @@ export class SqliteStore implements ConversationStore {
     this.#reserveOp = (r) => {
       const state = this.#state(r.conversation_id);
       if (!state) return { ok: false, reason: "not_found", available: 0n };
-      const free = state.deposit - state.spent - state.reserved;
-      if (state.status !== "open") return { ok: false, reason: "closed", available: free };
-      if (r.amount < 0n || r.amount > free) return { ok: false, reason: "insufficient", available: free };
-      const reserved = state.reserved + r.amount;
+      const decision = decideReserve(state, r.amount);
+      if (!decision.ok) return decision;
+      const reserved = decision.reserved;
       insertReservation.run(r.reservation_id, r.conversation_id, r.amount.toString(), r.owner, Date.now());
       setReserved.run(reserved.toString(), r.conversation_id);
       const next = { ...state, reserved };
@@ -211,12 +221,9 @@ export class SqliteStore implements ConversationStore {
         res = { conversation_id: row.conversation_id, amount: BigInt(row.amount) };
       }
       const state = this.#state(res.conversation_id)!;
-      const free = state.deposit - state.spent - state.reserved;
-      const want = cost < 0n ? 0n : cost;
-      // Usage above the reservation (a low prompt estimate) is collected only from unreserved balance.
-      const charged = want < res.amount + free ? want : res.amount + free;
+      const { charged, spent, reserved } = decideSettle(state, res.amount, cost);
       const now = Date.now();
-      const next = { ...state, spent: state.spent + charged, reserved: state.reserved - res.amount };
+      const next = { ...state, spent, reserved };
       setLedger.run(next.spent.toString(), next.reserved.toString(), state.conversation_id);
       markSettled.run(charged.toString(), now, id);
       remember(this.#conversations, state.conversation_id, next);
@@ -235,6 +242,43 @@ export class SqliteStore implements ConversationStore {
       return ops.map((op) => op());
     });
     this.#inTransaction = (ops) => transaction.immediate(ops);
+  }
+
+  #claimContract(contractId: string, path: string): void {
+    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'contract_id'").get() as
+      | { value: string }
+      | undefined;
+    if (row && row.value !== contractId) {
+      this.#db.close();
+      throw new StoreContractError(
+        `the ledger ${path} belongs to contract ${row.value}, not ${contractId}: a proxy of another contract must use its own store.path`,
+      );
+    }
+    if (!row)
+      this.#db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('contract_id', ?)").run(contractId);
+  }
+
+  async claimInstance(lease: InstanceLease, replacing?: string): Promise<LeaseResult> {
+    const claim = this.#db.transaction((): LeaseResult => {
+      const row = this.#db.prepare("SELECT lease FROM instances WHERE id = ?").get(lease.id) as
+        | { lease: string }
+        | undefined;
+      const held = row ? (JSON.parse(row.lease) as InstanceLease) : undefined;
+      if (held && held.nonce !== lease.nonce && held.nonce !== replacing && held.expires_at > Date.now())
+        return { ok: false, held };
+      this.#db
+        .prepare("INSERT OR REPLACE INTO instances (id, lease) VALUES (?, ?)")
+        .run(lease.id, JSON.stringify(lease));
+      return { ok: true };
+    });
+    return claim.immediate();
+  }
+
+  async releaseInstance(lease: InstanceLease): Promise<void> {
+    if (!this.#db.open) return;
+    this.#db
+      .prepare("DELETE FROM instances WHERE id = ? AND json_extract(lease, '$.nonce') = ?")
+      .run(lease.id, lease.nonce);
   }
 
   /**

@@ -1,6 +1,8 @@
-// The conversation ledger. Small, async and engine-neutral on purpose: the embedded SQLite store
-// implements it today, a NATS JetStream KV store (compare-and-set per conversation key) later.
-// Invariant every implementation keeps, atomically per conversation: 0 <= spent + reserved <= deposit.
+// The conversation ledger. Small, async and engine-neutral on purpose: the embedded SQLite store and
+// the NATS JetStream KV store (compare-and-set per conversation key) implement it.
+// Invariant every implementation keeps, atomically per conversation: 0 <= spent + reserved <= deposit
+// (the arithmetic is ledger.ts, shared). A store belongs to one contract (T19) and holds the leases
+// that keep replica identities unique (T20).
 import type { SignedRefund } from "../../../wire/index.js";
 
 export type ConversationStatus = "open" | "closed";
@@ -55,6 +57,25 @@ export interface Settlement {
   settled_at: number;
 }
 
+/** A proxy process's claim on an instance id (the owner tag of its reservations). */
+export interface InstanceLease {
+  id: string;
+  /** Drawn per process start: a restart is a new holder of the same id. */
+  nonce: string;
+  host: string;
+  pid: number;
+  started_at: number;
+  /** A lease not renewed by then is free for the next claimant. */
+  expires_at: number;
+}
+
+export type LeaseResult = { ok: true } | { ok: false; held: InstanceLease };
+
+/** The store was created for another contract than the one asking (T19). */
+export class StoreContractError extends Error {
+  override name = "StoreContractError";
+}
+
 export type ReserveResult =
   | { ok: true; state: ConversationState }
   | { ok: false; reason: "not_found" | "closed" | "insufficient"; available: bigint };
@@ -83,6 +104,13 @@ export interface ConversationStore {
   getRefund(conversationId: string): Promise<SignedRefund | undefined>;
   /** Stores the signed refund unless one exists; returns the stored one, so every caller sees the same. */
   saveRefund(conversationId: string, refund: SignedRefund): Promise<SignedRefund>;
+  /**
+   * Takes or renews the lease on `lease.id`: granted when nobody holds it, the holder is this same
+   * nonce, the holder's lease expired, or the holder's nonce is `replacing` (a holder known dead).
+   */
+  claimInstance(lease: InstanceLease, replacing?: string): Promise<LeaseResult>;
+  /** Gives the lease up (only if this nonce still holds it). */
+  releaseInstance(lease: InstanceLease): Promise<void>;
   dispose(): Promise<void>;
 }
 
