@@ -172,3 +172,48 @@ test.serial(
     t.deepEqual([b.spent, b.reserved], ["0", "0"]);
   },
 );
+
+test.serial(
+  "an upstream stream of odd JSON shapes neither crashes the proxy nor escapes billing (chat and Responses)",
+  async (t) => {
+    const { createServer } = await import("node:http");
+    const odd = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write('data: {"id":"odd","choices":5}\n\n');
+        res.write(
+          'data: {"id":"odd","choices":[null,{"index":0,"delta":{"content":7,"tool_calls":"x"}}]}\n\n',
+        );
+        res.write('data: {"id":"odd","choices":[{"index":0,"delta":{"content":"fine"}}]}\n\n');
+        res.write('data: {"id":"odd","choices":[],"usage":{"prompt_tokens":4,"completion_tokens":1}}\n\n');
+        res.end("data: [DONE]\n\n");
+      });
+    });
+    await new Promise<void>((resolve) => odd.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(odd.address() as import("node:net").AddressInfo).port}/v1`;
+    const oddProxy = await startTestProxy(url, {});
+    try {
+      const secret = oddProxy.open(10_000n);
+      const client = oddProxy.client(secret);
+      const chat = await client.chat.completions.create({
+        model: "mock-model",
+        messages: [{ role: "user", content: "x" }],
+        stream: true,
+      });
+      for await (const _ of chat) {
+        // drain
+      }
+      const responses = await client.responses.create({ model: "mock-model", input: "x", stream: true });
+      let text = "";
+      for await (const e of responses) if (e.type === "response.output_text.delta") text += e.delta;
+      t.is(text, "fine");
+      t.is((await oddProxy.fetch("/healthz")).status, 200, "still serving");
+      const b = await balance(oddProxy, secret);
+      t.deepEqual([b.spent, b.reserved], [(2n * cost(4, 1)).toString(), "0"]);
+    } finally {
+      await oddProxy.stop();
+      odd.close();
+    }
+  },
+);

@@ -36,6 +36,23 @@ export function pumpStream(
   billing: Billing,
   consumer: StreamConsumer,
 ): Promise<Charge> {
+  // A consumer that throws (a translation meeting a chunk it cannot read) stops receiving events;
+  // the pump goes on reading and settling. An exception must never escape into the socket's 'data'.
+  let broken = false;
+  const guard = <A extends unknown[]>(f: ((...args: A) => void) | undefined) =>
+    f &&
+    ((...args: A) => {
+      if (broken) return;
+      try {
+        f.apply(consumer, args);
+      } catch (e) {
+        broken = true;
+        ctx.logger.warn({ err: (e as Error).message }, "stream consumer failed; the stream is still settled");
+      }
+    });
+  const deliver = guard(consumer.event)!;
+  const flushConsumer = guard(consumer.flush);
+
   const pump = async (): Promise<Charge> => {
     ctx.metrics.activeStreams.inc();
     let usage: Usage | undefined;
@@ -67,7 +84,7 @@ export function pumpStream(
           unparsed.push(data);
           unparsedChars += data.length;
           if (unparsedChars > UNPARSED_LIMIT) countUnparsed();
-          consumer.event(name ? { name, data } : { data });
+          deliver(name ? { name, data } : { data });
           return;
         }
         firstSeen = true;
@@ -82,7 +99,7 @@ export function pumpStream(
             return; // held until settled
           }
         }
-        consumer.event({ ...(name ? { name } : {}), data, ...(chunk ? { chunk } : {}) });
+        deliver({ ...(name ? { name } : {}), data, ...(chunk ? { chunk } : {}) });
       },
     });
     // One idle timer per stream, re-armed with refresh() (no timer allocation per chunk).
@@ -94,7 +111,7 @@ export function pumpStream(
       await forEachChunk(answer.call, (raw) => {
         idle.refresh();
         parser.feed(decoder.write(scrub ? scrub.push(raw) : raw));
-        consumer.flush?.();
+        flushConsumer?.();
       });
       const held = scrub?.end();
       if (held?.length) parser.feed(decoder.write(held));

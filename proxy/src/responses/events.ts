@@ -72,14 +72,15 @@ export class ResponsesEventWriter {
   }
 
   chunk(chunk: ChatChunk): void {
-    for (const choice of chunk.choices ?? []) {
-      if ((choice.index ?? 0) !== 0) continue;
+    if (!Array.isArray(chunk.choices)) return;
+    for (const choice of chunk.choices) {
+      if (!choice || (choice.index ?? 0) !== 0) continue;
       const d = choice.delta ?? {};
       const reasoning = d.reasoning_content ?? d.reasoning;
-      if (reasoning) this.#reasoning(reasoning);
-      if (d.content) this.#text(d.content, "output_text");
-      if (d.refusal) this.#text(d.refusal, "refusal");
-      for (const call of d.tool_calls ?? []) this.#toolCall(call);
+      if (typeof reasoning === "string" && reasoning) this.#reasoning(reasoning);
+      if (typeof d.content === "string" && d.content) this.#text(d.content, "output_text");
+      if (typeof d.refusal === "string" && d.refusal) this.#text(d.refusal, "refusal");
+      if (Array.isArray(d.tool_calls)) for (const call of d.tool_calls) this.#toolCall(call ?? {});
       if (choice.finish_reason) this.#finish = choice.finish_reason;
     }
   }
