@@ -88,7 +88,7 @@ export function outputItems(
   if (!message) return [];
   const out: OutputItem[] = [];
   const reasoning = message.reasoning_content ?? message.reasoning;
-  if (reasoning) {
+  if (typeof reasoning === "string" && reasoning) {
     const item: ReasoningItem = {
       type: "reasoning",
       id: newId("rs"),
@@ -96,19 +96,21 @@ export function outputItems(
     };
     out.push(item);
   }
-  if (message.content || message.refusal) {
+  const content = typeof message.content === "string" ? message.content : "";
+  const refusal = typeof message.refusal === "string" ? message.refusal : "";
+  if (content || refusal) {
     const item: MessageItem = {
       type: "message",
       id: newId("msg"),
       status,
       role: "assistant",
-      content: message.refusal
-        ? [{ type: "refusal", refusal: message.refusal }]
-        : [{ type: "output_text", text: message.content ?? "", annotations: [], logprobs: [] }],
+      content: refusal
+        ? [{ type: "refusal", refusal }]
+        : [{ type: "output_text", text: content, annotations: [], logprobs: [] }],
     };
     out.push(item);
   }
-  for (const call of message.tool_calls ?? []) {
+  for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
     const item: FunctionCallItem = {
       type: "function_call",
       id: newId("fc"),
@@ -127,9 +129,10 @@ export function fromChatCompletion(
   frame: ResponseFrame,
   cost?: bigint,
 ): ResponseObject {
-  const choice = (
-    completion["choices"] as Array<{ message?: ChatMessageOut; finish_reason?: string }> | undefined
-  )?.[0];
+  const choices = completion["choices"];
+  const choice = Array.isArray(choices)
+    ? (choices[0] as { message?: ChatMessageOut; finish_reason?: string } | undefined)
+    : undefined;
   const status = statusOf(choice?.finish_reason);
   return responseObject(frame, {
     ...status,
