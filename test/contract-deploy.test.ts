@@ -17,6 +17,7 @@ import {
   openConversation,
   panics,
   randomWallet,
+  rebuilt,
   refundMessageFor,
   registerAccount,
   type TokenContext,
@@ -141,7 +142,7 @@ test.serial(
 
     const { account: contract, provider } = await apiAccount(t, w.token);
     const { account: owner } = await apiAccount(t, w.owner);
-    const upgraded = Buffer.concat([readFileSync(await tokenBundle()), Buffer.from("\n// upgrade\n")]);
+    const upgraded = rebuilt(readFileSync(await tokenBundle()), "upgrade");
     const lines: string[] = [];
     const deploy = () =>
       deployWithScripts({
@@ -219,7 +220,7 @@ test.serial(
       provider,
       contract,
       owner,
-      code: Buffer.concat([readFileSync(await tokenBundle()), Buffer.from("\n// v2\n")]),
+      code: rebuilt(readFileSync(await tokenBundle()), "v2"),
       totalSupply: "1",
       tokenPrice: "0",
       refundSigners: [],

@@ -34,6 +34,18 @@ export interface World {
   conversations: string[];
 }
 
+/**
+ * The same contract with a different code hash, as an upgrade would deploy: a trailing comment in a JS
+ * bundle, a trailing custom section (id 0, ignored by the VM) in a WASM module.
+ */
+export function rebuilt(code: Uint8Array, label: string): Buffer {
+  const isWasm = code[0] === 0 && Buffer.from(code.subarray(1, 4)).toString() === "asm";
+  if (!isWasm) return Buffer.concat([code, Buffer.from(`\n// ${label}\n`)]);
+  const name = Buffer.from(label);
+  // Section size = name length byte + name (labels stay under 128 bytes: one-byte LEB128s).
+  return Buffer.concat([code, Buffer.from([0, name.length + 1, name.length]), name]);
+}
+
 /** contracts/token as the configured sandbox deploys it (JS bundle on localnet, WASM on near-sandbox). */
 export const tokenBundle = deployableToken;
 
