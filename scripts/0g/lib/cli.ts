@@ -18,6 +18,7 @@ import {
   parseEther,
   Wallet,
 } from "ethers";
+import { CliError, run as runCli } from "../../lib/cli.js";
 import { INFERENCE_SERVICE_NAME, InferenceServing, LedgerManager } from "./contracts.js";
 
 export type NetworkName = "local" | "testnet" | "mainnet";
@@ -59,15 +60,7 @@ export function networkConfig(name: NetworkName, rpcOverride?: string): NetworkC
   }
 }
 
-/** A CLI-facing error: `message` says what went wrong, `hint` what to do next. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-  }
-}
+export { CliError };
 
 /** Decimal 0G string → wei, exactly. Rejects negatives, >18 decimals, exponents and junk. */
 export function parseAmount0g(value: string, what = "amount"): bigint {
@@ -340,13 +333,4 @@ export function explain(e: unknown): CliError {
 }
 
 /** Runs a script body; prints errors with a hint and exits non-zero. */
-export async function run(body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (e) {
-    const err = explain(e);
-    process.stderr.write(`error: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`next: ${err.hint}\n`);
-    process.exitCode = 1;
-  }
-}
+export const run = (body: () => Promise<void>): Promise<void> => runCli(body, explain);
