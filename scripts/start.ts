@@ -1,5 +1,6 @@
 // `npm start`: the whole stack on localnet, offline. localnet (persisted in .localnet/home), the token
-// contract deployed and initialised, a refund signer registered, demo accounts funded, the web4 app
+// contract deployed (its WASM, what a chain runs; `--js` or LOCALNET_CONTRACTS=js deploys the JS
+// bundle, localnet's fast mode) and initialised, a refund signer registered, demo accounts funded, the web4 app
 // posted and served, and the proxy on the local demo model. A second run reuses the state; every
 // step says whether it acted. Ctrl-C stops everything.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -7,7 +8,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Wallet } from "ethers";
 import { Account, JsonRpcProvider, type KeyPairString, nearToYocto } from "near-api-js";
-import { buildContract } from "../contracts/build.mjs";
+import { buildContract, buildContractWasm } from "../contracts/build.mjs";
 import { startLocalnet } from "../localnet/src/index.js";
 import { loadConfig, startProxy } from "../proxy/src/index.js";
 import { buildWeb4Bundle, describeBundle } from "../web4/bundle.js";
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     // Everything but the proxy: the app still expects it at --proxy-port (run `npm run proxy` there,
     // or see how the app behaves while the AI is down).
     "no-proxy": { type: "boolean", default: false },
+    js: { type: "boolean", default: process.env.LOCALNET_CONTRACTS === "js" },
   },
 });
 const home = values.home as string;
@@ -57,9 +59,16 @@ async function main() {
   const web4Port = Number(values["web4-port"]);
   const proxyPort = Number(values["proxy-port"]);
 
-  say("[1/5] building the token contract");
-  const built = await buildContract(join(root, "contracts", "token", "src", "index.ts"));
-  say(`  = ${built.jsPath.replace(`${root}/`, "")}: ${(built.minifiedBytes / 1024).toFixed(1)} KB minified`);
+  say(
+    `[1/5] building the token contract (${values.js ? "JS bundle" : "WASM; the first build takes a few minutes"})`,
+  );
+  const source = join(root, "contracts", "token", "src", "index.ts");
+  const built = values.js
+    ? await buildContract(source)
+    : await buildContractWasm(source, undefined, { log: (line) => say(`  ${line}`) });
+  const codePath = values.js ? built.jsPath : built.wasmTarget;
+  const code = readFileSync(codePath);
+  say(`  = ${codePath.replace(`${root}/`, "")}: ${(code.length / 1024).toFixed(1)} KB`);
 
   say("[2/5] building the web4 app");
   const bundle = await buildWeb4Bundle({ network: "localnet", quiet: true });
@@ -96,7 +105,7 @@ async function main() {
     provider,
     contract,
     owner: rootAccount,
-    code: readFileSync(built.jsPath),
+    code,
     totalSupply: "1000000000000", // 1,000,000 AIC at 6 decimals
     tokenPrice: "1000000000000000000", // 10^18 yoctoNEAR per base unit: 1 NEAR buys 1 AIC
     refundSigners: [signerAddress],

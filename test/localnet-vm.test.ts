@@ -143,19 +143,19 @@ test("cross-contract call creates a function call receipt and a dependent callba
     t.is(action.methodName, "set_status");
     t.deepEqual(JSON.parse(dec.decode(action.args)), { message: "hi" });
     t.is(action.deposit, NEAR);
-    t.is(action.gas, 10n * TGAS);
+    t.is(action.gas, 30n * TGAS);
   }
   t.is(callback?.receiverId, "cross.test.near");
   t.deepEqual(callback?.dependsOn, [0]);
   t.deepEqual(out.returnData, { kind: "ReceiptIndex", index: 1 });
   // The attached deposit left with the receipt; prepaid gas of both calls counts as used.
   t.is(out.balance, 10n * NEAR);
-  t.true(out.gasUsed >= out.gasBurnt + 20n * TGAS);
+  t.true(out.gasUsed >= out.gasBurnt + 60n * TGAS);
 });
 
 test("promise_and joins feed one callback; transfers deduct balance", async (t) => {
   const c = await Deployed.of("cross");
-  const both = c.run("call_both", { target: "status.test.near" });
+  const both = c.run("call_both", { target: "status.test.near" }, { prepaidGas: 200n * TGAS });
   t.falsy(both.error);
   t.is(both.receipts.length, 3);
   t.deepEqual(both.receipts[2]?.dependsOn, [0, 1]);

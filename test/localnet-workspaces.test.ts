@@ -123,7 +123,8 @@ test("cross-contract call with callback, success and failure branches", async (t
 test("a deposit attached to a failing cross-contract call comes back", async (t) => {
   const { root } = t.context;
   const target = await root.devDeploy(await deployableContract("status"));
-  const cross = await root.devDeploy(await deployableContract("cross"), { initialBalance: near("5") });
+  // Enough for the WASM's storage stake (~7 NEAR for ~690 KB of code) and the 1 NEAR it forwards.
+  const cross = await root.devDeploy(await deployableContract("cross"), { initialBalance: near("10") });
   const before = BigInt((await cross.balance()).total.toString());
   await root.call(
     cross,

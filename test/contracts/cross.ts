@@ -2,6 +2,9 @@
 import { call, NearBindgen, NearPromise, near, view } from "near-sdk-js";
 
 const TGAS = 1_000_000_000_000n;
+// A near-sdk-js call burns 5-15 Tgas on chain (QuickJS starts inside WASM on every call): what each
+// created call gets must cover that, or it fails with "Exceeded the prepaid gas." as on testnet.
+const CALL_GAS = 30n * TGAS;
 
 @NearBindgen({})
 export class CrossContract {
@@ -19,13 +22,13 @@ export class CrossContract {
     args: Record<string, unknown>;
   }): NearPromise {
     return NearPromise.new(target)
-      .functionCall(method, JSON.stringify(args), near.attachedDeposit(), 10n * TGAS)
+      .functionCall(method, JSON.stringify(args), near.attachedDeposit(), CALL_GAS)
       .then(
         NearPromise.new(near.currentAccountId()).functionCall(
           "on_done",
           JSON.stringify({ method }),
           0n,
-          10n * TGAS,
+          CALL_GAS,
         ),
       );
   }
@@ -45,11 +48,11 @@ export class CrossContract {
   // Two calls joined, one callback that sees both results.
   @call({})
   call_both({ target }: { target: string }): NearPromise {
-    const a = NearPromise.new(target).functionCall("get_owner", "{}", 0n, 5n * TGAS);
-    const b = NearPromise.new(target).functionCall("fail", JSON.stringify({ message: "b" }), 0n, 5n * TGAS);
+    const a = NearPromise.new(target).functionCall("get_owner", "{}", 0n, CALL_GAS);
+    const b = NearPromise.new(target).functionCall("fail", JSON.stringify({ message: "b" }), 0n, CALL_GAS);
     return a
       .and(b)
-      .then(NearPromise.new(near.currentAccountId()).functionCall("on_both", "{}", 0n, 5n * TGAS));
+      .then(NearPromise.new(near.currentAccountId()).functionCall("on_both", "{}", 0n, CALL_GAS));
   }
 
   @call({ privateFunction: true })

@@ -1,8 +1,9 @@
 // Builds near-sdk-js contracts for tests on demand, cached under build/test-contracts/ by a hash of
 // their sources, so parallel ava processes and later runs reuse them.
-// localnet runs the JS bundle; a real near-sandbox (NEAR_SANDBOX_BIN_PATH set by the developer) needs
-// the WASM, so `deployable*` builds whichever the configured sandbox runs and the tests stay unchanged.
-// `*Wasm` always build the WASM (contracts/build.mjs: offline pipeline, its own cache below this one).
+// `deployable*` build what the chain runs: the WASM (contracts/build.mjs: offline pipeline, its own
+// cache below this one), on localnet and on a real near-sandbox alike. LOCALNET_CONTRACTS=js makes
+// them deploy the JS bundle instead, localnet's fast mode (near-sandbox cannot run it): the one seam
+// that chooses the artifact. `builtContract` is always the JS bundle (VM tests), `*Wasm` always WASM.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -19,15 +20,26 @@ export function builtContract(name: string): Promise<string> {
   return cached(name, source, [source], "js");
 }
 
-/** test/contracts/<name>.ts as the configured sandbox deploys it: JS on localnet, WASM on near-sandbox. */
-export function deployableContract(name: string): Promise<string> {
-  const source = join(projectRoot, "test", "contracts", `${name}.ts`);
-  return cached(name, source, [source], usingRealSandbox() ? "wasm" : "js");
+/** The test/contracts the suites deploy as WASM (scripts/build-test-contracts.ts builds them first). */
+export const WASM_TEST_CONTRACTS = ["ft-receiver", "status", "cross", "trycatch", "collections"] as const;
+export type WasmTestContract = (typeof WASM_TEST_CONTRACTS)[number];
+
+/** Which artifact tests deploy: "wasm", or "js" when LOCALNET_CONTRACTS=js on localnet. */
+export function deployedArtifact(): "js" | "wasm" {
+  const mode = process.env.LOCALNET_CONTRACTS ?? "wasm";
+  if (mode !== "js" && mode !== "wasm") throw new Error(`LOCALNET_CONTRACTS must be js or wasm, not ${mode}`);
+  return mode === "js" && !usingRealSandbox() ? "js" : "wasm";
 }
 
-/** contracts/token as the configured sandbox deploys it (its whole src/ folder is the cache key). */
+/** test/contracts/<name>.ts as tests deploy it (see deployedArtifact). */
+export function deployableContract(name: WasmTestContract): Promise<string> {
+  const source = join(projectRoot, "test", "contracts", `${name}.ts`);
+  return cached(name, source, [source], deployedArtifact());
+}
+
+/** contracts/token as tests deploy it (its whole src/ folder is the cache key). */
 export function deployableToken(): Promise<string> {
-  return token(usingRealSandbox() ? "wasm" : "js");
+  return token(deployedArtifact());
 }
 
 /** contracts/token's WASM (offline pipeline unless near-sdk-js's toolchain is installed). */
@@ -36,7 +48,7 @@ export function tokenWasm(): Promise<string> {
 }
 
 /** test/contracts/<name>.ts's WASM. */
-export function contractWasm(name: string): Promise<string> {
+export function contractWasm(name: WasmTestContract): Promise<string> {
   const source = join(projectRoot, "test", "contracts", `${name}.ts`);
   return cached(name, source, [source], "wasm");
 }

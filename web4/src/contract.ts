@@ -32,7 +32,10 @@ export interface ContractConfig {
  */
 export const CONVERSATION_DEPOSIT = 10n ** 22n + 1n;
 
-const GAS = (100n * TGAS).toString();
+/** Gas the app attaches; test/contract-gas.test.ts checks it against the WASM's measured gas. */
+export const CALL_GAS = 100n * TGAS;
+export const REFUND_GAS = 150n * TGAS;
+const GAS = CALL_GAS.toString();
 
 export class TokenContract {
   constructor(
@@ -114,7 +117,7 @@ export class TokenContract {
       "refund_unspent",
       { refund_message: signed.refund_message, signature: signed.signature },
       0n,
-      (150n * TGAS).toString(),
+      REFUND_GAS.toString(),
     );
 }
 

@@ -71,7 +71,7 @@ export const COST = {
   alt_bn128_pairing_check_element: 5_102_000_000_000n,
   // Action fees charged to the contract when it creates receipts (send_not_sir + exec).
   action_receipt_creation: 216_119_000_000n,
-  data_receipt_creation_base: 8_714_000_000_000n,
+  data_receipt_creation_base: 72_973_464_624n,
   function_call_base: 4_639_723_000_000n,
   function_call_byte: 4_471_868n,
   transfer: 230_246_125_000n,
