@@ -20,6 +20,7 @@ import {
   openConversation,
   randomWallet,
   receiverBundle,
+  refundMessageFor,
   TGAS,
   type TokenContext,
   tokenBundle,
@@ -88,7 +89,8 @@ function writeTable(rows: Measured[]): void {
 }
 
 /** Runs every method once, in an order where each has what it needs. */
-async function measureAll(root: NearAccount, world: World): Promise<Measured[]> {
+async function measureAll(t: { context: TokenContext }, world: World): Promise<Measured[]> {
+  const { root } = t.context;
   const { token, owner, alice, bob } = world;
   const rows: Measured[] = [];
   const add = async (method: string, call: string, run: () => Promise<TransactionResult>) =>
@@ -160,15 +162,20 @@ async function measureAll(root: NearAccount, world: World): Promise<Measured[]> 
   await add("view_ai_conversation", "as a transaction (what the proxy's view costs)", () =>
     alice.callRaw(token, "view_ai_conversation", { conversation_id: id }),
   );
-  const refund = {
-    contract_id: token.accountId,
-    conversation_id: id,
-    receiver_id: alice.accountId,
-    refund_amount: "400",
-  };
-  const signed = await signRefund(refund, signer);
+  const signed = await signRefund(await refundMessageFor(world, id, 400n), signer);
   await add("refund_unspent", "pay back 400 of 1000 (ecrecover, two balances, tombstone)", () =>
     alice.callRaw(token, "refund_unspent", { ...signed }, { gas: REFUND_GAS }),
+  );
+  await add("list_ai_conversations", "as a transaction: one page of an account's escrows", () =>
+    alice.callRaw(token, "list_ai_conversations", { account_id: alice.accountId }),
+  );
+  await add("set_conversation_expiry", "owner", () =>
+    owner.callRaw(token, "set_conversation_expiry", { min_secs: 1, default_secs: 5, max_secs: 3600 }),
+  );
+  const short = await openConversation(world, alice, 300n);
+  await t.context.worker.provider.fastForward(10);
+  await add("reclaim_expired_conversation", "the opener takes an expired escrow back", () =>
+    alice.callRaw(token, "reclaim_expired_conversation", { conversation_id: short.id }),
   );
   await add("withdraw_near", "owner takes the sale proceeds (transfer and callback included)", () =>
     owner.callRaw(token, "withdraw_near", {}, { attachedDeposit: ONE_YOCTO, gas: 100n * TGAS }),
@@ -199,7 +206,7 @@ test.serial("the gas table in contracts/README.md is what the token's WASM burns
   const world = await deployToken(t.context.root);
   t.context.world = world;
   await transfer(world, world.owner, world.alice, 1n);
-  const rows = await measureAll(t.context.root, world);
+  const rows = await measureAll(t, world);
   t.log(`\n${table(rows)}`);
   if (process.env.UPDATE_GAS_TABLE) writeTable(rows);
   const documented = readTable();
@@ -223,7 +230,12 @@ test.serial("the gas table in contracts/README.md is what the token's WASM burns
 
   // What the web app and the proxy attach covers the method with margin (web4/src/contract.ts).
   const burnt = (method: string) => rows.find((r) => r.method === method)?.receipt ?? 0n;
-  for (const method of ["storage_deposit", "buy_tokens_for_near", "start_ai_conversation"]) {
+  for (const method of [
+    "storage_deposit",
+    "buy_tokens_for_near",
+    "start_ai_conversation",
+    "reclaim_expired_conversation",
+  ]) {
     t.true(
       CALL_GAS >= MARGIN * burnt(method),
       `the web app attaches ${tgas(CALL_GAS)} Tgas to ${method}, which burns ${tgas(burnt(method))}`,

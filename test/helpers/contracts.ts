@@ -21,7 +21,14 @@ export function builtContract(name: string): Promise<string> {
 }
 
 /** The test/contracts the suites deploy as WASM (scripts/build-test-contracts.ts builds them first). */
-export const WASM_TEST_CONTRACTS = ["ft-receiver", "status", "cross", "trycatch", "collections"] as const;
+export const WASM_TEST_CONTRACTS = [
+  "ft-receiver",
+  "status",
+  "cross",
+  "trycatch",
+  "collections",
+  "marshal",
+] as const;
 export type WasmTestContract = (typeof WASM_TEST_CONTRACTS)[number];
 
 /** Which artifact tests deploy: "wasm", or "js" when LOCALNET_CONTRACTS=js on localnet. */
