@@ -49,8 +49,15 @@ const CORS_HEADERS = {
   "access-control-max-age": "3600",
 };
 
+/**
+ * Idle keep-alive connections stay open longer than clients keep them (undici: 4 s), so a client never
+ * sends a request on a socket the server is closing at that moment ("fetch failed" in near-api-js):
+ * with Node's 5 s default that race hit tests whenever a long contract call held the event loop.
+ */
+const KEEP_ALIVE_MS = 65_000;
+
 export function createRpcServer(chain: Chain, node: NodeIdentity, fallback?: FallbackHandler): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     if (req.method === "OPTIONS") {
       res.writeHead(204, CORS_HEADERS);
       res.end();
@@ -73,4 +80,7 @@ export function createRpcServer(chain: Chain, node: NodeIdentity, fallback?: Fal
         res.end(String(err));
       });
   });
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1000;
+  return server;
 }
