@@ -2,7 +2,8 @@
 import { setMaxListeners } from "node:events";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
+import { bearerSecret, conversationIdFromSecret } from "./auth.js";
 import { MemoryChainClient } from "./chain/memory.js";
 import { NearChainClient } from "./chain/near.js";
 import type { ChainClient } from "./chain/types.js";
@@ -10,6 +11,7 @@ import { ConfigError, corsOrigins, dataDir, type ProxyConfig, storePath } from "
 import type { ProxyContext } from "./context.js";
 import { ConversationService } from "./conversations.js";
 import { ApiError } from "./errors.js";
+import { nodeBindings } from "./http/body.js";
 import { corsMiddleware } from "./http/cors.js";
 import { claimIdentity, type Identity } from "./identity.js";
 import { createLogger, type Logger, scrubLogs } from "./logger.js";
@@ -105,7 +107,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     instanceId: identity.id,
     store,
     chain,
-    conversations: new ConversationService(store, chain),
+    conversations: new ConversationService(store, chain, config.abuse),
     logger,
     metrics: createMetrics(options.defaultMetrics ?? false),
     upstreams,
@@ -128,6 +130,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   const app = new Hono();
   const origins = corsOrigins(config);
   if (origins.length > 0) app.use("*", corsMiddleware(origins));
+  app.use("/v1/*", firstSightGate(context));
   app.use("*", async (c, next) => {
     const started = performance.now();
     await next();
@@ -185,6 +188,34 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
       await store.dispose();
       await scaleOut.close(); // scale-out
     },
+  };
+}
+
+/**
+ * T23: a request for a conversation this process has not seen spends one of its client's first-sight
+ * tokens (ConversationService.gate) before any body is read or chain asked. Requests without a
+ * well-formed bearer go on to the route, which answers 401.
+ */
+function firstSightGate(ctx: ProxyContext): MiddlewareHandler {
+  const header = ctx.config.abuse.client_ip_header;
+  return async (c, next) => {
+    const auth = c.req.header("authorization");
+    if (auth) {
+      let id: string | undefined;
+      try {
+        id = conversationIdFromSecret(bearerSecret(auth));
+      } catch {
+        id = undefined;
+      }
+      if (id) {
+        const forwarded = header ? c.req.header(header)?.split(",")[0]?.trim() : undefined;
+        ctx.conversations.gate(
+          id,
+          forwarded || nodeBindings(c.env)?.incoming.socket.remoteAddress || "local",
+        );
+      }
+    }
+    await next();
   };
 }
 

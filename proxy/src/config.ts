@@ -208,6 +208,21 @@ export const configSchema = z.strictObject({
         .default(64 * 1024 * 1024),
     })
     .prefault({}),
+  /** Cheap abuse (T23): what unknown secrets may cost. */
+  abuse: z
+    .strictObject({
+      /** An id the chain did not know answers 404 for this long without a new lookup. */
+      negative_cache_ms: z.coerce.number().int().min(0).default(10_000),
+      /** Conversations a client may be the first to show this process: at once, then per second. */
+      lookups_burst: z.coerce.number().int().min(1).default(30),
+      lookups_per_second: z.coerce.number().positive().default(2),
+      /**
+       * Behind a reverse proxy: the header holding the client address (its first entry), e.g.
+       * x-forwarded-for. Default: the TCP peer address.
+       */
+      client_ip_header: z.string().min(1).optional(),
+    })
+    .prefault({}),
   refund: z
     .strictObject({
       /** A file holding the 0x-hex secp256k1 key; AIPROXY_REFUND_SIGNER_KEY (env) wins over it. */

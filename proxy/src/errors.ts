@@ -96,6 +96,16 @@ export const errors = {
       null,
       retryAfterSeconds === undefined ? {} : { "retry-after": String(Math.ceil(retryAfterSeconds)) },
     ),
+  tooManyFirstSights: (retryAfterSeconds: number) =>
+    new ApiError(
+      429,
+      "too many requests for conversations this proxy has not seen yet from this client; retry later",
+      "rate_limited",
+      null,
+      { "retry-after": String(Math.max(1, retryAfterSeconds)) },
+    ),
+  jsonTooDeep: (limit: number) =>
+    new ApiError(400, `request body is nested deeper than ${limit} levels`, "invalid_json"),
   shuttingDown: () => new ApiError(503, "the proxy is shutting down", "shutting_down"),
   refundUnavailable: () =>
     new ApiError(503, "refund signing is not configured on this proxy", "refund_signer_missing"),

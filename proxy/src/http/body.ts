@@ -55,10 +55,37 @@ export async function readJsonObjectFrom(
   return parseJsonObject(text);
 }
 
-/** A JSON object or the 400 every transport answers (empty, malformed, not an object). */
+/**
+ * Deepest nesting accepted (T23). OpenAI request bodies (messages, tool schemas) stay far below it;
+ * a 10,000-deep body is refused before JSON.parse or any validator recurses through it.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** The nesting depth of a JSON text, stopping as soon as it passes max (strings skipped). */
+function deeperThan(text: string, max: number): boolean {
+  // A text shorter than 2 x max cannot open max + 1 levels and close them: no scan.
+  if (text.length <= max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      if (++depth > max) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}
+
+/** A JSON object or the 400 every transport answers (empty, malformed, too deep, not an object). */
 export function parseJsonObject(text: string): Record<string, unknown> {
   if (text.trim() === "")
     throw errors.badRequest("request body is empty; send a JSON object", null, "invalid_json");
+  if (deeperThan(text, MAX_JSON_DEPTH)) throw errors.jsonTooDeep(MAX_JSON_DEPTH);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -20,7 +20,9 @@ export function serveJobs(
   const subjects = subjectsFor(h.ctx.config.nats.subject_prefix);
   const submit = async (_: NatsHandlerContext, msg: Msg) => {
     try {
-      const view = await jobs.submit(conversationOf(msg), jsonBody(msg, h.ctx.config.max_body_bytes));
+      const id = conversationOf(msg);
+      h.ctx.conversations.gate(id, "nats");
+      const view = await jobs.submit(id, jsonBody(msg, h.ctx.config.max_body_bytes));
       send(h.nc, msg, 202, "result", JSON.stringify(view));
       return 202;
     } catch (e) {

@@ -66,6 +66,8 @@ async function handleChat(h: NatsHandlerContext, msg: Msg): Promise<number> {
   const { nc, ctx } = h;
   try {
     const conversationId = conversationOf(msg);
+    // NATS requests carry no client address: they share one first-sight budget (T23).
+    ctx.conversations.gate(conversationId, "nats");
     const body = jsonBody(msg, ctx.config.max_body_bytes);
     const wantsUsage =
       (body["stream_options"] as { include_usage?: unknown } | undefined)?.include_usage === true;
