@@ -31,7 +31,6 @@ const completionsSchema = z.looseObject({
   suffix: z.string().nullish(),
   stream: z.boolean().nullish(),
   n: z.number().int().min(1).max(16).nullish(),
-  best_of: z.number().int().min(1).max(16).nullish(),
   max_tokens: z.number().int().positive().max(10_000_000).nullish(),
 });
 
@@ -93,11 +92,10 @@ export function embeddingRoutes(app: Hono, ctx: ProxyContext): void {
     const prompt =
       (Array.isArray(request.prompt) ? JSON.stringify(request.prompt) : request.prompt) +
       (request.suffix ?? "");
-    // Legacy best_of generates best_of completions server-side: each is billed, so each is reserved.
-    const choices = Math.max(request.n ?? 1, request.best_of ?? 1);
+    // best_of (completions generated and billed server-side) is refused with the other billing knobs.
     const meter = {
       messages: [{ role: "user", content: prompt }],
-      n: choices,
+      n: request.n ?? 1,
       ...(request.max_tokens ? { max_tokens: request.max_tokens } : {}),
     };
     const prepared = await prepare(ctx, { conversationId, model: request.model, meter });
