@@ -39,19 +39,29 @@ export function pumpStream(
   // A consumer that throws (a translation meeting a chunk it cannot read) stops receiving events;
   // the pump goes on reading and settling. An exception must never escape into the socket's 'data'.
   let broken = false;
-  const guard = <A extends unknown[]>(f: ((...args: A) => void) | undefined) =>
-    f &&
-    ((...args: A) => {
-      if (broken) return;
-      try {
-        f.apply(consumer, args);
-      } catch (e) {
-        broken = true;
-        ctx.logger.warn({ err: (e as Error).message }, "stream consumer failed; the stream is still settled");
+  const failed = (e: unknown) => {
+    broken = true;
+    ctx.logger.warn({ err: (e as Error).message }, "stream consumer failed; the stream is still settled");
+  };
+  // Per event on the hot path: no closures or argument arrays allocated here.
+  const deliver = (event: StreamEvent) => {
+    if (broken) return;
+    try {
+      consumer.event(event);
+    } catch (e) {
+      failed(e);
+    }
+  };
+  const flushConsumer = consumer.flush
+    ? () => {
+        if (broken) return;
+        try {
+          consumer.flush!();
+        } catch (e) {
+          failed(e);
+        }
       }
-    });
-  const deliver = guard(consumer.event)!;
-  const flushConsumer = guard(consumer.flush);
+    : undefined;
 
   const pump = async (): Promise<Charge> => {
     ctx.metrics.activeStreams.inc();
