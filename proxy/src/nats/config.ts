@@ -36,6 +36,11 @@ export const natsSchema = z.strictObject({
   queue_group: z.string().min(1).default("aiproxy"),
   /** Serve the chat and job subjects (needs servers). */
   transport: flag.default(true),
+  /**
+   * Production mode refuses a bus that requires no authentication (anyone could join the queue group
+   * or rewrite the ledger, T21). true: start anyway, logging that loudly at every start.
+   */
+  allow_open_bus: flag.default(false),
 });
 export type NatsConfig = z.infer<typeof natsSchema>;
 

@@ -25,6 +25,22 @@ export interface ScaleOut {
   close(): Promise<void>;
 }
 
+/**
+ * T21: a server that asks no credentials lets any client join the queue group (other users' requests
+ * and bearer secrets) and write the ledger bucket. Production refuses it unless told otherwise;
+ * development says so.
+ */
+function checkNotWideOpen(nc: NatsConnection, config: ProxyConfig, logger: Logger): void {
+  if (nc.info?.auth_required) return;
+  const what = `the NATS bus at ${config.nats.servers.join(", ")} is wide open (it requires no authentication): any client could join queue group ${config.nats.queue_group}, read other users' requests and secrets, and rewrite the ledger. Run nats-server with proxy/nats/aiproxy.conf (see proxy/README, "NATS permissions")`;
+  if (config.mode === "production" && !config.nats.allow_open_bus) {
+    void nc.close();
+    throw new ConfigError(`${what}, or set nats.allow_open_bus: true to start anyway`);
+  }
+  if (config.mode === "production") logger.error({ servers: config.nats.servers }, what);
+  else logger.warn({ servers: config.nats.servers }, what);
+}
+
 export async function createScaleOut(
   config: ProxyConfig,
   options: { logger: Logger; needStore: boolean },
@@ -43,6 +59,7 @@ export async function createScaleOut(
     ...config.nats,
     name: config.nats.name ?? `aiproxy-${config.instance_id ?? config.chain.contract_id}`,
   });
+  checkNotWideOpen(nc, config, options.logger);
   options.logger.info(
     {
       servers: config.nats.servers,
