@@ -54,6 +54,11 @@ export function tokenWasm(): Promise<string> {
   return token("wasm");
 }
 
+/** contracts/token's JS bundle (what the WASM embeds: its `export {…}` lists the methods). */
+export function tokenJs(): Promise<string> {
+  return token("js");
+}
+
 /** test/contracts/<name>.ts's WASM. */
 export function contractWasm(name: WasmTestContract): Promise<string> {
   const source = join(projectRoot, "test", "contracts", `${name}.ts`);
