@@ -13,6 +13,7 @@ import { ConversationService } from "./conversations.js";
 import { ApiError } from "./errors.js";
 import { nodeBindings } from "./http/body.js";
 import { corsMiddleware } from "./http/cors.js";
+import { loadOperatorToken } from "./http/operator-auth.js";
 import { claimIdentity, type Identity } from "./identity.js";
 import { createLogger, type Logger, scrubLogs } from "./logger.js";
 import { allowedFields, OPENAI_CHAT_FIELDS } from "./metering/fields.js";
@@ -26,10 +27,12 @@ import { chatRoutes } from "./routes/chat.js";
 import { conversationRoutes } from "./routes/conversations.js";
 import { embeddingRoutes } from "./routes/embeddings.js";
 import { modelRoutes } from "./routes/models.js";
+import { operatorRoutes } from "./routes/operator.js";
 import { opsRoutes } from "./routes/ops.js";
 import { responseRoutes } from "./routes/responses.js";
 import { buildUpstreams } from "./routing/registry.js";
 import { configuredSecrets, Scrubber } from "./secrets/index.js";
+import { type SettlementOptions, SettlementService } from "./settlement/service.js";
 import { SqliteStore } from "./store/sqlite.js";
 import type { ConversationStore } from "./store/types.js";
 import type { Upstream } from "./upstreams/types.js";
@@ -45,6 +48,8 @@ export interface CreateProxyOptions {
   logger?: Logger;
   /** Register Node's default process metrics (off in tests: several proxies share a process). */
   defaultMetrics?: boolean;
+  /** Operator settlement: an injected operator account, an injected idle clock (tests). */
+  settlement?: Omit<SettlementOptions, "env">;
 }
 
 export interface AiProxy {
@@ -126,6 +131,9 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   await recoverStaleReservations(store, identity.id, logger);
   logger.info({ instance_id: identity.id, contract_id: config.chain.contract_id }, "ledger claimed");
   if (!context.signer) logger.warn("no refund signer key configured: /v1/conversations/refund answers 503");
+  const operatorToken = loadOperatorToken(env, config.operator.token_file);
+  const settlement = new SettlementService(context, { ...options.settlement, env, instanceId: identity.id });
+  context.settlement = settlement;
 
   const app = new Hono();
   const origins = corsOrigins(config);
@@ -144,7 +152,9 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   responseRoutes(app, context);
   embeddingRoutes(app, context);
   conversationRoutes(app, context);
+  operatorRoutes(app, context, operatorToken);
   await scaleOut.start(context, app); // scale-out: /v1/jobs, NATS subjects, job worker
+  settlement.start();
 
   app.notFound((c) =>
     c.json(
@@ -180,6 +190,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     context,
     async close(timeoutMs = 10_000) {
       context.shutdown.abort();
+      await settlement.stop(timeoutMs);
       await scaleOut.stop(timeoutMs); // scale-out: no new NATS requests or jobs
       const deadline = new Promise((r) => setTimeout(r, timeoutMs).unref());
       await Promise.race([Promise.allSettled([...context.inflight]), deadline]);

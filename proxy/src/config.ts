@@ -9,6 +9,8 @@ import { z } from "zod";
 // Scale-out (NATS JetStream store, NATS transport, async jobs): schemas live in nats/config.ts.
 import { BILLING_KNOBS } from "./metering/fields.js";
 import { jobsSchema, natsSchema, scaleOutSettings, storeJetStreamFields } from "./nats/config.js";
+// Operator settlement and the operator API: schemas live in settlement/config.ts.
+import { operatorSchema, settleSchema, settleSettings } from "./settlement/config.js";
 
 const u128String = z
   .union([z.string(), z.number().int().nonnegative()])
@@ -146,7 +148,11 @@ export const configSchema = z.strictObject({
    * Default: drawn once per data dir and kept (identity.ts); leased in the ledger either way, so two
    * live processes never share one (T20).
    */
-  instance_id: z.string().min(1).optional(),
+  instance_id: z
+    .string()
+    .min(1)
+    .refine((id) => !id.startsWith("@"), "must not start with @ (reserved for the ledger's role leases)")
+    .optional(),
   /** Where this process keeps its drawn instance id. Default: the SQLite ledger's directory, else ./.aiproxy/<contract_id>. */
   data_dir: z.string().min(1).optional(),
   chain: z
@@ -230,6 +236,8 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   retry: retrySchema.prefault({}),
+  settle: settleSchema.prefault({}), // operator settlement
+  operator: operatorSchema.prefault({}), // operator API
   providers: z.array(providerSchema).default(() => [providerSchema.parse({ name: "local", type: "local" })]),
   models: z.array(modelSchema).default(() => [
     modelSchema.parse({
@@ -372,6 +380,7 @@ export const settings: Setting[] = [
     describe: "per-attempt timeout",
   },
   ...scaleOutSettings,
+  ...settleSettings,
 ];
 
 /** The flag's camelCase key as commander stores it. */

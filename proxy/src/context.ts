@@ -7,6 +7,7 @@ import type { Logger } from "./logger.js";
 import type { ProxyMetrics } from "./metrics.js";
 import type { ResponseStore } from "./responses/store.js";
 import type { Scrubber } from "./secrets/index.js";
+import type { SettlementHandle } from "./settlement/types.js";
 import type { ConversationStore } from "./store/types.js";
 import type { Upstream } from "./upstreams/types.js";
 
@@ -32,4 +33,6 @@ export interface ProxyContext {
   shutdown: AbortController;
   /** Requests still settling (streams keep running after the client left); awaited on shutdown. */
   inflight: Set<Promise<unknown>>;
+  /** Operator settlement (settlement/): set by createProxy once the context exists. */
+  settlement?: SettlementHandle;
 }

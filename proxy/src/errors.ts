@@ -109,4 +109,24 @@ export const errors = {
   shuttingDown: () => new ApiError(503, "the proxy is shutting down", "shutting_down"),
   refundUnavailable: () =>
     new ApiError(503, "refund signing is not configured on this proxy", "refund_signer_missing"),
+  operatorApiOff: () =>
+    new ApiError(
+      404,
+      "the operator API is off on this proxy: set AIPROXY_OPERATOR_TOKEN or operator.token_file",
+      "operator_api_disabled",
+    ),
+  operatorUnauthorized: () =>
+    new ApiError(
+      401,
+      "the operator API needs `Authorization: Bearer <operator token>` (a conversation secret is not one)",
+      "invalid_operator_token",
+    ),
+  settlementOff: (reason: string) =>
+    new ApiError(409, `operator settlement is off on this proxy: ${reason}`, "settlement_off"),
+  notSettlementLeader: (leader: string) =>
+    new ApiError(
+      409,
+      `another process leads settlement (${leader}); ask it, or wait for its next pass`,
+      "not_settlement_leader",
+    ),
 };

@@ -21,6 +21,9 @@ export const redactPaths = [
   "*.signer_key",
   "privateKey",
   "*.privateKey",
+  "private_key",
+  "*.private_key",
+  "signed_tx",
 ];
 
 /** The scrubber each logger made here applies to its lines (set by createProxy). */

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { Wallet } from "ethers";
 import OpenAI from "openai";
+import type { CreateProxyOptions } from "../../proxy/src/app.js";
 import { MemoryChainClient } from "../../proxy/src/chain/memory.js";
 import { type ProxyConfigInput, parseConfig } from "../../proxy/src/config.js";
 import { createLogger } from "../../proxy/src/logger.js";
@@ -40,6 +41,7 @@ export async function startTestProxy(
   upstreamUrl: string,
   overrides: ProxyConfigInput = {},
   extraEnv: Record<string, string> = {},
+  proxyOptions: Pick<CreateProxyOptions, "settlement"> & { chain?: MemoryChainClient } = {},
 ): Promise<TestProxy> {
   const signer = Wallet.createRandom();
   const logs: string[] = [];
@@ -49,7 +51,7 @@ export async function startTestProxy(
       cb();
     },
   });
-  const chain = new MemoryChainClient();
+  const chain = proxyOptions.chain ?? new MemoryChainClient();
   const config = parseConfig({
     port: 0,
     log_level: "debug",
@@ -78,7 +80,12 @@ export async function startTestProxy(
     AIPROXY_REFUND_SIGNER_KEY: signer.privateKey,
     ...extraEnv,
   };
-  const proxy = await startProxy(config, { chain, env, logger: createLogger("debug", sink) });
+  const proxy = await startProxy(config, {
+    chain,
+    env,
+    logger: createLogger("debug", sink),
+    ...proxyOptions,
+  });
   return {
     proxy,
     chain,

@@ -216,4 +216,71 @@ export function storeContract(
       await s.releaseInstance(lease("d"));
       t.deepEqual(await s.claimInstance(lease("e")), { ok: true }, "a released lease is free");
     }));
+
+  test(`${label}: settlement's work list and payouts: activity moves the idle clock, a final payout leaves the list`, (t) =>
+    withStore(async (s) => {
+      const cid = id();
+      const other = id();
+      const created = await s.ensureConversation({
+        conversation_id: cid,
+        receiver_id: "a.near",
+        deposit: 100n,
+      });
+      await s.ensureConversation({ conversation_id: other, receiver_id: "b.near", deposit: 50n });
+      const listed = async () => (await s.unsettledConversations()).map((c) => c.conversation_id);
+      t.true((await listed()).includes(cid));
+      t.is(created.payout, undefined);
+      const idle0 = created.active_at ?? created.created_at;
+      await new Promise((r) => setTimeout(r, 5));
+      const r1 = rid();
+      await s.reserve({ conversation_id: cid, reservation_id: r1, amount: 10n, owner: "p1" });
+      await s.settle(r1, 7n);
+      const used = (await s.getConversation(cid))!;
+      t.true((used.active_at ?? 0) > idle0, "reserve/settle move the idle clock");
+      t.is(used.spent, 7n);
+
+      const claimed = await s.updatePayout(cid, (current, state) => {
+        t.is(current, undefined);
+        t.is(state.spent, 7n, "the change sees the ledger state");
+        return { state: "claimed", reason: "idle", attempts: 0, updated_at: 1 };
+      });
+      t.is(claimed?.state, "claimed");
+      t.is(
+        await s.updatePayout(cid, () => undefined).then((p) => p?.state),
+        "claimed",
+        "undefined leaves it",
+      );
+      t.is((await s.getConversation(cid))!.payout?.state, "claimed");
+      t.true((await listed()).includes(cid), "in progress: still on the work list");
+      t.is(
+        await s.updatePayout(id(), () => ({ state: "claimed", reason: "idle", attempts: 0, updated_at: 1 })),
+        undefined,
+      );
+
+      await s.updatePayout(cid, (current) => ({ ...current!, state: "settled", operator_amount: "7" }));
+      t.false((await listed()).includes(cid), "a final payout leaves the work list");
+      t.true((await listed()).includes(other));
+      t.is((await s.getConversation(cid))!.payout?.operator_amount, "7");
+
+      // Concurrent changes apply one after the other (the change runs inside the atomic step).
+      await Promise.all(
+        Array.from({ length: 5 }, () =>
+          s.updatePayout(other, (current) => ({
+            state: "claimed",
+            reason: "idle",
+            attempts: (current?.attempts ?? 0) + 1,
+            updated_at: 1,
+          })),
+        ),
+      );
+      t.is((await s.getConversation(other))!.payout?.attempts, 5);
+
+      const signedBefore = (await s.getConversation(other))!.active_at ?? 0;
+      await new Promise((r) => setTimeout(r, 5));
+      await s.saveRefund(other, { refund_message: "{}", signature: "0x00" });
+      t.true(
+        ((await s.getConversation(other))!.active_at ?? 0) > signedBefore,
+        "a signed refund is activity",
+      );
+    }));
 }

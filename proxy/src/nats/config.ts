@@ -3,7 +3,7 @@
 import { z } from "zod";
 
 /** "true"/"false"/"1"/"0" from the environment or flags; z.coerce.boolean would read "false" as true. */
-const flag = z
+export const flag = z
   .union([z.boolean(), z.enum(["true", "false", "1", "0"])])
   .transform((v) => v === true || v === "true" || v === "1");
 

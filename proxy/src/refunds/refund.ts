@@ -13,14 +13,20 @@ import type { ConversationState, Reservation } from "../store/types.js";
  * service: jobs that never started, released at 0). Set per proxy context by whoever owns them.
  */
 export type RefundReleaseHook = (open: Reservation[]) => Promise<void>;
-const releaseHooks = new WeakMap<ProxyContext, RefundReleaseHook>();
+const releaseHooks = new WeakMap<RefundContext, RefundReleaseHook>();
+
+/** What a refund needs of the proxy (the settlement worker and `npm run settle` pass the same). */
+export type RefundContext = Pick<
+  ProxyContext,
+  "config" | "store" | "chain" | "conversations" | "logger" | "signer"
+>;
 export function setRefundReleaseHook(ctx: ProxyContext, hook: RefundReleaseHook): void {
   releaseHooks.set(ctx, hook);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function refundConversation(ctx: ProxyContext, conversationId: string): Promise<SignedRefund> {
+export async function refundConversation(ctx: RefundContext, conversationId: string): Promise<SignedRefund> {
   const existing = await ctx.store.getRefund(conversationId);
   if (existing) return existing;
   if (!ctx.signer) throw errors.refundUnavailable();
@@ -52,7 +58,7 @@ export async function refundConversation(ctx: ProxyContext, conversationId: stri
 }
 
 /** The deployment nonce and the escrow's created_at (ledgers from before v2 lack it: read the chain). */
-async function escrowOnChain(ctx: ProxyContext, state: ConversationState) {
+async function escrowOnChain(ctx: RefundContext, state: ConversationState) {
   try {
     const deployment = await ctx.chain.deployment();
     if (state.escrow) return { deployment, created_at: state.escrow.created_at };
@@ -71,7 +77,7 @@ async function escrowOnChain(ctx: ProxyContext, state: ConversationState) {
  * the same rule as crash recovery. The release hook (if any) runs on the first look and again at the
  * deadline, so reservations that will never be used are released at 0 instead of waited for or billed.
  */
-async function waitForInflight(ctx: ProxyContext, conversationId: string): Promise<void> {
+async function waitForInflight(ctx: RefundContext, conversationId: string): Promise<void> {
   const deadline = Date.now() + ctx.config.metering.refund_wait_ms;
   const hook = releaseHooks.get(ctx);
   let delay = 5;

@@ -5,7 +5,7 @@ import type { ProxyContext } from "../context.js";
 import { errors } from "../errors.js";
 import { readJsonObject } from "../http/body.js";
 import { refundConversation } from "../refunds/refund.js";
-import { available } from "../store/types.js";
+import { available, type ConversationState } from "../store/types.js";
 
 export function conversationRoutes(app: Hono, ctx: ProxyContext): void {
   app.get("/v1/conversations/current", async (c) => {
@@ -22,6 +22,8 @@ export function conversationRoutes(app: Hono, ctx: ProxyContext): void {
       status: refund ? "refund_signed" : state.status,
       // ns; after it the opener can reclaim the deposit on chain, so the proxy stops serving before.
       ...(state.escrow ? { expires_at: state.escrow.expires_at.toString() } : {}),
+      // ns; when the operator's settlement will end it and pay the unspent part back, if unused till then.
+      ...settlementView(ctx, state),
     });
   });
 
@@ -35,6 +37,21 @@ export function conversationRoutes(app: Hono, ctx: ProxyContext): void {
     const secret = await seedSecret(c.req.raw, ctx.config.max_body_bytes);
     return c.json(await refundConversation(ctx, conversationIdFromSecret(secret)));
   });
+}
+
+/** `settle_at`/`settle_reason` while settlement may still act, `settlement` once it did. */
+function settlementView(ctx: ProxyContext, state: ConversationState): Record<string, unknown> {
+  const payout = state.payout;
+  if (payout && ["settled", "refunded", "reclaimed", "skipped"].includes(payout.state))
+    return {
+      settlement: {
+        status: payout.state,
+        ...(payout.refund_amount ? { refund_amount: payout.refund_amount } : {}),
+        ...(payout.tx_hash ? { tx_hash: payout.tx_hash } : {}),
+      },
+    };
+  const at = ctx.settlement?.settleAt(state);
+  return at ? { settle_at: at.at.toString(), settle_reason: at.reason } : {};
 }
 
 /** The secret from the seed routes: body `conversation_id`, else the bearer header. */

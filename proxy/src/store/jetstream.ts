@@ -7,7 +7,9 @@
 //                                   reservations, settlements not yet written out ("settling"), refund
 //   x.<k>.<reservation>             reservation -> conversation pointer (settle gets only the id)
 //   s.<k>.<conversation_id>.<res>   one settled reservation (immutable once written)
-//   i.<k>.<instance_id>             the lease of a live proxy process on that identity (T20)
+//   i.<k>.<instance_id>             the lease of a live proxy process on that identity (T20); the
+//                                   settlement leader's lease is one too (id "@settlement")
+//   u.<k>.<conversation_id>         settlement's work list: present while the payout is not final
 //
 // Every change to a conversation is one revision-checked `kv.update(key, value, revision)`
 // (compare-and-set) retried on conflict, so reserve/settle/close/refund are atomic per conversation
@@ -27,8 +29,10 @@ import {
   type ConversationState,
   type ConversationStore,
   type InstanceLease,
+  isFinalPayout,
   type LeaseResult,
   type NewConversation,
+  type Payout,
   type Reservation,
   type ReserveResult,
   type Settlement,
@@ -60,6 +64,9 @@ interface ConversationRecord {
   refund?: SignedRefund;
   /** Nanosecond strings; absent in records written before escrow v2. */
   escrow?: { created_at: string; expires_at: string };
+  /** ms of the last reservation, settle or signed refund (the idle clock). */
+  active_at?: number;
+  payout?: Payout;
 }
 
 export interface JetStreamStoreOptions {
@@ -88,6 +95,10 @@ function keyPart(id: string): string {
   return /^[-_A-Za-z0-9]{1,200}$/.test(id) ? id : `=${Buffer.from(id, "utf8").toString("base64url")}`;
 }
 
+function decodeKeyPart(part: string): string {
+  return part.startsWith("=") ? Buffer.from(part.slice(1), "base64url").toString("utf8") : part;
+}
+
 function toState(r: ConversationRecord): ConversationState {
   return {
     conversation_id: r.conversation_id,
@@ -100,6 +111,8 @@ function toState(r: ConversationRecord): ConversationState {
     ...(r.escrow
       ? { escrow: { created_at: BigInt(r.escrow.created_at), expires_at: BigInt(r.escrow.expires_at) } }
       : {}),
+    ...(r.active_at !== undefined ? { active_at: r.active_at } : {}),
+    ...(r.payout ? { payout: r.payout } : {}),
   };
 }
 
@@ -175,6 +188,10 @@ export class JetStreamStore implements ConversationStore {
     return `s.${this.#k}.${keyPart(conversationId)}.`;
   }
 
+  #unsettledKey(id: string): string {
+    return `u.${this.#k}.${keyPart(id)}`;
+  }
+
   async #read(conversationId: string): Promise<{ record: ConversationRecord; revision: number } | undefined> {
     const entry = await this.#kv.get(this.#conversationKey(conversationId));
     const record = json<ConversationRecord>(entry);
@@ -230,6 +247,9 @@ export class JetStreamStore implements ConversationStore {
           }
         : {}),
     };
+    // The work-list entry first: one without a conversation is dropped by the next settlement pass,
+    // a conversation without one would never be settled.
+    await this.#kv.put(this.#unsettledKey(init.conversation_id), encoder.encode(""));
     try {
       await this.#kv.create(
         this.#conversationKey(init.conversation_id),
@@ -267,6 +287,7 @@ export class JetStreamStore implements ConversationStore {
         if (!decision.ok) return { result: decision };
         const reserved = decision.reserved;
         r.reserved = reserved.toString();
+        r.active_at = Date.now();
         r.open[request.reservation_id] = {
           amount: request.amount.toString(),
           owner: request.owner,
@@ -299,6 +320,7 @@ export class JetStreamStore implements ConversationStore {
         r.settling[reservationId] = settlement;
         r.spent = spent.toString();
         r.reserved = reserved.toString();
+        r.active_at = settlement.settled_at;
         return { next: r, result: settlement };
       },
       () => "gone",
@@ -329,10 +351,8 @@ export class JetStreamStore implements ConversationStore {
   async #conversationIds(): Promise<string[]> {
     const ids: string[] = [];
     const prefix = `c.${this.#k}.`;
-    for await (const key of await this.#kv.keys(`${prefix}*`)) {
-      const part = key.slice(prefix.length);
-      ids.push(part.startsWith("=") ? Buffer.from(part.slice(1), "base64url").toString("utf8") : part);
-    }
+    for await (const key of await this.#kv.keys(`${prefix}*`))
+      ids.push(decodeKeyPart(key.slice(prefix.length)));
     return ids;
   }
 
@@ -397,12 +417,46 @@ export class JetStreamStore implements ConversationStore {
       (r) => {
         if (r.refund) return { result: r.refund };
         r.refund = { refund_message: refund.refund_message, signature: refund.signature };
+        r.active_at = Date.now(); // activity: settlement gives the opener idle_after to submit it
         return { next: r, result: r.refund };
       },
       () => {
         throw new Error(`cannot save a refund for unknown conversation ${conversationId}`);
       },
     );
+  }
+
+  async unsettledConversations(): Promise<ConversationState[]> {
+    const ids: string[] = [];
+    const prefix = `u.${this.#k}.`;
+    for await (const key of await this.#kv.keys(`${prefix}*`))
+      ids.push(decodeKeyPart(key.slice(prefix.length)));
+    const out: ConversationState[] = [];
+    for (const id of ids) {
+      const current = await this.#read(id);
+      if (current && !isFinalPayout(current.record.payout)) out.push(toState(current.record));
+      // A marker left by a final payout whose delete did not happen, or by an insert that died.
+      else await this.#kv.delete(this.#unsettledKey(id)).catch(() => {});
+    }
+    return out;
+  }
+
+  async updatePayout(
+    conversationId: string,
+    change: (current: Payout | undefined, state: ConversationState) => Payout | undefined,
+  ): Promise<Payout | undefined> {
+    const stored = await this.#mutate<Payout | undefined>(
+      conversationId,
+      (r) => {
+        const next = change(r.payout, toState(r));
+        if (!next) return { result: r.payout };
+        r.payout = next;
+        return { next: r, result: next };
+      },
+      () => undefined,
+    );
+    if (isFinalPayout(stored)) await this.#kv.delete(this.#unsettledKey(conversationId));
+    return stored;
   }
 
   async claimInstance(lease: InstanceLease, replacing?: string): Promise<LeaseResult> {

@@ -13,8 +13,10 @@ import {
   type ConversationState,
   type ConversationStore,
   type InstanceLease,
+  isFinalPayout,
   type LeaseResult,
   type NewConversation,
+  type Payout,
   type Reservation,
   type ReserveResult,
   type Settlement,
@@ -33,6 +35,8 @@ interface ConversationRow {
   refund_signature: string | null;
   escrow_created_at: string | null;
   escrow_expires_at: string | null;
+  active_at: number | null;
+  payout: string | null;
 }
 
 interface ReservationRow {
@@ -58,7 +62,10 @@ CREATE TABLE IF NOT EXISTS conversations (
   refund_message TEXT,
   refund_signature TEXT,
   escrow_created_at TEXT,
-  escrow_expires_at TEXT
+  escrow_expires_at TEXT,
+  active_at INTEGER,
+  payout TEXT,
+  payout_final INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS reservations (
   id TEXT PRIMARY KEY,
@@ -76,6 +83,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS instances (id TEXT PRIMARY KEY, lease TEXT NOT NULL);
 `;
 
+/** Settlement's work list: conversations whose payout is not final (created after the columns exist). */
+const unsettledIndex =
+  "CREATE INDEX IF NOT EXISTS conversations_unsettled ON conversations(id) WHERE payout_final = 0";
+
 function toState(row: ConversationRow): ConversationState {
   return {
     conversation_id: row.id,
@@ -88,14 +99,25 @@ function toState(row: ConversationRow): ConversationState {
     ...(row.escrow_created_at && row.escrow_expires_at
       ? { escrow: { created_at: BigInt(row.escrow_created_at), expires_at: BigInt(row.escrow_expires_at) } }
       : {}),
+    ...(row.active_at !== null ? { active_at: row.active_at } : {}),
+    ...(row.payout ? { payout: JSON.parse(row.payout) as Payout } : {}),
   };
 }
 
-/** Ledgers created before escrow v2 lack the escrow columns. */
-function addEscrowColumns(db: Database.Database): void {
+/** Ledgers created before escrow v2 lack the escrow columns, those before settlement its columns. */
+function addMissingColumns(db: Database.Database): void {
   const columns = db.prepare<[], { name: string }>("PRAGMA table_info(conversations)").all();
-  for (const name of ["escrow_created_at", "escrow_expires_at"])
-    if (!columns.some((c) => c.name === name)) db.exec(`ALTER TABLE conversations ADD COLUMN ${name} TEXT`);
+  const wanted = {
+    escrow_created_at: "TEXT",
+    escrow_expires_at: "TEXT",
+    active_at: "INTEGER",
+    payout: "TEXT",
+    payout_final: "INTEGER NOT NULL DEFAULT 0",
+  };
+  for (const [name, type] of Object.entries(wanted))
+    if (!columns.some((c) => c.name === name))
+      db.exec(`ALTER TABLE conversations ADD COLUMN ${name} ${type}`);
+  db.exec(unsettledIndex);
 }
 
 function toSettlement(row: ReservationRow): Settlement {
@@ -173,7 +195,7 @@ export class SqliteStore implements ConversationStore {
     this.#db.pragma("busy_timeout = 5000");
     this.#db.pragma("foreign_keys = ON");
     this.#db.exec(schema);
-    addEscrowColumns(this.#db);
+    addMissingColumns(this.#db);
     this.#claimContract(options.contractId, options.path);
     if (options.path !== ":memory:") {
       // Checkpoints run in a worker (checkpointer.ts); this connection's own autocheckpoint stays
@@ -189,8 +211,10 @@ export class SqliteStore implements ConversationStore {
     const insertReservation = db.prepare(
       "INSERT INTO reservations (id, conversation_id, amount, owner, created_at) VALUES (?, ?, ?, ?, ?)",
     );
-    const setReserved = db.prepare("UPDATE conversations SET reserved = ? WHERE id = ?");
-    const setLedger = db.prepare("UPDATE conversations SET spent = ?, reserved = ? WHERE id = ?");
+    const setReserved = db.prepare("UPDATE conversations SET reserved = ?, active_at = ? WHERE id = ?");
+    const setLedger = db.prepare(
+      "UPDATE conversations SET spent = ?, reserved = ?, active_at = ? WHERE id = ?",
+    );
     const markSettled = db.prepare(
       "UPDATE reservations SET state = 'settled', charged = ?, settled_at = ? WHERE id = ?",
     );
@@ -204,9 +228,10 @@ export class SqliteStore implements ConversationStore {
       const decision = decideReserve(state, r.amount);
       if (!decision.ok) return decision;
       const reserved = decision.reserved;
-      insertReservation.run(r.reservation_id, r.conversation_id, r.amount.toString(), r.owner, Date.now());
-      setReserved.run(reserved.toString(), r.conversation_id);
-      const next = { ...state, reserved };
+      const now = Date.now();
+      insertReservation.run(r.reservation_id, r.conversation_id, r.amount.toString(), r.owner, now);
+      setReserved.run(reserved.toString(), now, r.conversation_id);
+      const next = { ...state, reserved, active_at: now };
       remember(this.#conversations, r.conversation_id, next);
       remember(this.#open, r.reservation_id, { conversation_id: r.conversation_id, amount: r.amount });
       return { ok: true, state: next };
@@ -223,8 +248,8 @@ export class SqliteStore implements ConversationStore {
       const state = this.#state(res.conversation_id)!;
       const { charged, spent, reserved } = decideSettle(state, res.amount, cost);
       const now = Date.now();
-      const next = { ...state, spent, reserved };
-      setLedger.run(next.spent.toString(), next.reserved.toString(), state.conversation_id);
+      const next = { ...state, spent, reserved, active_at: now };
+      setLedger.run(next.spent.toString(), next.reserved.toString(), now, state.conversation_id);
       markSettled.run(charged.toString(), now, id);
       remember(this.#conversations, state.conversation_id, next);
       this.#open.delete(id);
@@ -441,14 +466,43 @@ export class SqliteStore implements ConversationStore {
   }
 
   async saveRefund(conversationId: string, refund: SignedRefund): Promise<SignedRefund> {
+    // Signing a refund is activity: settlement gives its opener idle_after to submit it.
     this.#db
       .prepare(
-        "UPDATE conversations SET refund_message = ?, refund_signature = ? WHERE id = ? AND refund_message IS NULL",
+        "UPDATE conversations SET refund_message = ?, refund_signature = ?, active_at = ? WHERE id = ? AND refund_message IS NULL",
       )
-      .run(refund.refund_message, refund.signature, conversationId);
+      .run(refund.refund_message, refund.signature, Date.now(), conversationId);
+    this.#conversations.delete(conversationId);
     const stored = await this.getRefund(conversationId);
     if (!stored) throw new Error(`cannot save a refund for unknown conversation ${conversationId}`);
     return stored;
+  }
+
+  async unsettledConversations(): Promise<ConversationState[]> {
+    const rows = this.#db
+      .prepare("SELECT * FROM conversations WHERE payout_final = 0")
+      .all() as ConversationRow[];
+    return rows.map(toState);
+  }
+
+  async updatePayout(
+    conversationId: string,
+    change: (current: Payout | undefined, state: ConversationState) => Payout | undefined,
+  ): Promise<Payout | undefined> {
+    const update = this.#db.transaction((): Payout | undefined => {
+      const row = this.#selectConversation.get(conversationId);
+      if (!row) return undefined;
+      const state = toState(row);
+      const next = change(state.payout, state);
+      if (!next) return state.payout;
+      this.#db
+        .prepare("UPDATE conversations SET payout = ?, payout_final = ? WHERE id = ?")
+        .run(JSON.stringify(next), isFinalPayout(next) ? 1 : 0, conversationId);
+      return next;
+    });
+    const result = update.immediate();
+    this.#conversations.delete(conversationId);
+    return result;
   }
 
   async dispose(): Promise<void> {

@@ -29,7 +29,61 @@ export interface ConversationState {
   created_at: number;
   /** Absent in ledgers written before escrow v2 (the refund then reads the chain). */
   escrow?: EscrowTimes;
+  /**
+   * The idle clock (ms): the last reservation, settle or signed refund; absent in ledgers written
+   * before settlement (created_at stands in).
+   */
+  active_at?: number;
+  /** What the operator's settlement did about this conversation on chain (settlement/). */
+  payout?: Payout;
 }
+
+/**
+ * The operator's settlement of one conversation, kept in its ledger record so every step is one
+ * atomic update beside the refund it submits. `claimed` and `submitted` are in progress; the others
+ * are final and take the conversation off the settlement work list.
+ */
+export type PayoutState =
+  /** The worker took it: closing, signing, or a new transaction is needed (the last one cannot land). */
+  | "claimed"
+  /** A signed refund_unspent transaction is stored and may be on its way: it is re-sent as is. */
+  | "submitted"
+  /** Final: the operator's transaction paid it. */
+  | "settled"
+  /** Final: someone else (the opener, with a refund the proxy signed) submitted it first. */
+  | "refunded"
+  /** Final: the opener reclaimed the whole deposit after expiry; what was spent is lost revenue. */
+  | "reclaimed"
+  /** Final: spent less than settle.min_spent, left to its opener; closed before expiry. */
+  | "skipped";
+
+export const FINAL_PAYOUT_STATES: readonly PayoutState[] = ["settled", "refunded", "reclaimed", "skipped"];
+
+export interface Payout {
+  state: PayoutState;
+  /** What made the worker take it. */
+  reason: "idle" | "expiry";
+  /** Tries that ended in an error to retry. */
+  attempts: number;
+  /** ms: no new try before (the backoff after a failure). */
+  next_attempt_at?: number;
+  last_error?: string;
+  /** `submitted`: the signed transaction (base64 borsh), its hash and the gas it attaches. */
+  tx?: { hash: string; signed: string; gas_tgas: number };
+  /** Gas for the next transaction (raised after a gas failure). */
+  gas_tgas?: number;
+  /** Final: token units the chain paid back to the opener and to the operator. */
+  refund_amount?: string;
+  operator_amount?: string;
+  /** Final: the ledger's spent when it ended (lost revenue when reclaimed). */
+  spent?: string;
+  /** Final `settled`: the hash of the operator's transaction that paid. */
+  tx_hash?: string;
+  updated_at: number;
+}
+
+export const isFinalPayout = (p: Payout | undefined): boolean =>
+  p !== undefined && FINAL_PAYOUT_STATES.includes(p.state);
 
 export interface NewConversation {
   conversation_id: string;
@@ -57,7 +111,10 @@ export interface Settlement {
   settled_at: number;
 }
 
-/** A proxy process's claim on an instance id (the owner tag of its reservations). */
+/**
+ * A proxy process's claim on an instance id (the owner tag of its reservations), or on a role: the
+ * settlement leader's lease is one with id "@settlement" (settlement/lease.ts).
+ */
 export interface InstanceLease {
   id: string;
   /** Drawn per process start: a restart is a new holder of the same id. */
@@ -67,6 +124,8 @@ export interface InstanceLease {
   started_at: number;
   /** A lease not renewed by then is free for the next claimant. */
   expires_at: number;
+  /** A role's lease: the instance id of the process holding it. */
+  instance_id?: string;
 }
 
 export type LeaseResult = { ok: true } | { ok: false; held: InstanceLease };
@@ -111,6 +170,16 @@ export interface ConversationStore {
   claimInstance(lease: InstanceLease, replacing?: string): Promise<LeaseResult>;
   /** Gives the lease up (only if this nonce still holds it). */
   releaseInstance(lease: InstanceLease): Promise<void>;
+  /** Conversations whose payout is not final (none yet, claimed or submitted): settlement's work list. */
+  unsettledConversations(): Promise<ConversationState[]>;
+  /**
+   * Atomically replaces the payout by `change(current, state)` (undefined: leave it as it is) and
+   * returns the payout stored after; undefined for an unknown conversation.
+   */
+  updatePayout(
+    conversationId: string,
+    change: (current: Payout | undefined, state: ConversationState) => Payout | undefined,
+  ): Promise<Payout | undefined>;
   dispose(): Promise<void>;
 }
 
