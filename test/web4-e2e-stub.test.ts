@@ -309,6 +309,10 @@ class Stubs {
         spent: c.spent.toString(),
         remaining: remaining().toString(),
         status: c.closed ? "closed" : "open",
+        // The operator's settlement, as the proxy reports it: a day from now if left unused.
+        ...(c.closed
+          ? {}
+          : { settle_at: (BigInt(Date.now() + 86_400_000) * 1_000_000n).toString(), settle_reason: "idle" }),
       });
     }
     if (path === "/v1/conversations/refund") {
@@ -651,6 +655,11 @@ test("localnet app in Chromium: dev wallet, open with key panel, chat (safe mark
   await reply.locator('pre [data-action="copy-code"]').click();
   t.is(await page.evaluate(() => navigator.clipboard.readText()), "const x: bigint = 1n;");
   t.is(await id("conversation-title").textContent(), "Hello **there**");
+  t.regex(
+    (await id("conversation-note").textContent()) ?? "",
+    /^Expires .*\. If left unused, the proxy settles it around .* and returns what is left\./,
+    "when the operator's settlement will end it",
+  );
   await shot("5-answer-cost");
 
   // Regenerate the last answer: one answer still, asked again and billed again.

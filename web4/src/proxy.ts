@@ -17,6 +17,11 @@ export interface ConversationUsage {
   spent: string;
   remaining: string;
   status: string;
+  /** ns: when the operator's settlement ends it (refunding what is left) if it stays unused. */
+  settle_at?: string;
+  settle_reason?: "idle" | "expiry";
+  /** Once the settlement happened. */
+  settlement?: { status: string; refund_amount?: string; tx_hash?: string };
 }
 
 export interface ModelInfo {

@@ -100,8 +100,13 @@ function noteOf(e: Entry, status: Status): string {
   if (status === "expired") {
     return `Expired ${expires}: reclaim returns the whole deposit to your account${e.local ? " (End & refund still works too)" : ""}.`;
   }
+  // The proxy settles unused conversations by itself (idle, or close to expiry) and pays what is left back.
+  const settles = state.usage.get(e.id)?.settle_at;
+  const auto = settles
+    ? ` If left unused, the proxy settles it around ${chainDate(settles)} and returns what is left.`
+    : "";
   if (status === "open" && expires)
-    return `Expires ${expires}. Ending it sooner refunds what is left right away.`;
+    return `Expires ${expires}.${auto} Ending it sooner refunds what is left right away.`;
   return "";
 }
 
