@@ -3,7 +3,13 @@ import test from "ava";
 import { parseEther } from "ethers";
 import { createZeroGUpstream, type ZeroGUpstream } from "../proxy/src/upstreams/0g/index.js";
 import { UpstreamError } from "../proxy/src/upstreams/types.js";
-import { type Local0g, readSse, startLocal0g } from "./helpers/zerog.js";
+import {
+  type Local0g,
+  ledgerOf as ledgerOfWallet,
+  readSse,
+  startLocal0g,
+  subAccountOf,
+} from "./helpers/zerog.js";
 
 let zg: Local0g;
 test.before(async () => {
@@ -30,27 +36,8 @@ function adapter(
 
 const signal = () => AbortSignal.timeout(30_000);
 
-async function ledgerOf(addr: string): Promise<{ total: bigint; available: bigint } | undefined> {
-  const { Contract } = await import("ethers");
-  const { LedgerManager } = await import("../scripts/0g/lib/contracts.js");
-  const c = new Contract(zg.addresses.ledger, LedgerManager.abi as never, zg.rpc);
-  try {
-    const r = await c.getFunction("getLedger")(addr);
-    return { total: r.totalBalance, available: r.availableBalance };
-  } catch {
-    return undefined;
-  }
-}
-
-async function subAccount(user: string, provider: string): Promise<{ balance: bigint; exists: boolean }> {
-  const { Contract } = await import("ethers");
-  const { InferenceServing } = await import("../scripts/0g/lib/contracts.js");
-  const c = new Contract(zg.addresses.inference, InferenceServing.abi as never, zg.rpc);
-  const exists: boolean = await c.getFunction("accountExists")(user, provider);
-  if (!exists) return { balance: 0n, exists };
-  const a = await c.getFunction("getAccount")(user, provider);
-  return { balance: a.balance, exists };
-}
+const ledgerOf = (addr: string) => ledgerOfWallet(zg, addr);
+const subAccount = (user: string, provider: string) => subAccountOf(zg, user, provider);
 
 test.serial(
   "non-streaming: model name → provider, usage, processResponse verifies, fee settles to the wei",

@@ -135,3 +135,24 @@ test.serial("errors say what to do next and change nothing", async (t) => {
 
   t.is(await zg.rpc.getTransactionCount(user.address), nonce, "no transaction was sent");
 });
+
+test("npm run 0g -- <command> is one CLI; every 0g:<command> script is its alias", async (t) => {
+  const { readFile } = await import("node:fs/promises");
+  const scripts = JSON.parse(await readFile("package.json", "utf8")).scripts as Record<string, string>;
+  const aliases = Object.entries(scripts).filter(([name]) => name.startsWith("0g:"));
+  t.is(scripts["0g"], "tsx scripts/0g.ts");
+  t.deepEqual(
+    aliases.map(([name, script]) => [name, script]),
+    aliases.map(([name]) => [name, `tsx scripts/0g.ts ${name.slice(3)}`]),
+  );
+  const help = await runScript("--help", [], {});
+  t.is(help.code, 0, help.stderr);
+  for (const [name] of aliases) t.regex(help.stdout, new RegExp(`^  ${name.slice(3)} `, "m"), name);
+  // An alias as a user types it, through npm.
+  const { execFile } = await import("node:child_process");
+  const { promisify } = await import("node:util");
+  const r = await promisify(execFile)("npm", ["run", "-s", "0g:providers", "--", "--network", "local"], {
+    env: { ...process.env, ZG_RPC_URL: zg.rpcUrl, ZG_PRIVATE_KEY: "" },
+  });
+  t.true(r.stdout.includes(zg.provider.address));
+});

@@ -1,7 +1,6 @@
 // The local 0G Compute Network: Hardhat chain + real 0G contracts + one healthy provider, plus two
 // deliberately broken ones (down; TEE signer never acknowledged) for failure tests.
-// `npm run 0g:local` runs it until Ctrl-C; tests call startLocal0g() and close() it.
-import { pathToFileURL } from "node:url";
+// `npm run 0g -- local` runs it until Ctrl-C (runLocal0g); tests call startLocal0g() and close() it.
 import { Contract, formatEther, HDNodeWallet, JsonRpcProvider, Mnemonic, Wallet } from "ethers";
 import { HARDHAT_MNEMONIC, type LocalChain, startChain } from "./lib/chain.js";
 import { InferenceServing } from "./lib/contracts.js";
@@ -136,9 +135,8 @@ export async function startLocal0g(opts: Local0gOptions = {}): Promise<Local0g> 
   }
 }
 
-async function main(): Promise<void> {
-  const rpcPort = Number(process.env.ZG_LOCAL_RPC_PORT ?? 8545);
-  const providerPort = Number(process.env.ZG_LOCAL_PROVIDER_PORT ?? 8546);
+/** The harness in the foreground, printing what runs where and how to use it, until SIGINT/SIGTERM. */
+export async function runLocal0g({ rpcPort, providerPort }: { rpcPort: number; providerPort: number }) {
   process.stdout.write(`Starting local 0G chain on 127.0.0.1:${rpcPort} …\n`);
   const zg = await startLocal0g({ rpcPort, providerPort });
   const operator = hardhatWallet(7);
@@ -160,9 +158,9 @@ async function main(): Promise<void> {
     "",
     "Try:",
     `  export ZG_PRIVATE_KEY=${operator.privateKey}`,
-    "  npm run 0g:deposit -- --network local --amount 10",
-    `  npm run 0g:acknowledge -- --network local --provider ${zg.provider.address}`,
-    "  npm run 0g:ledger -- --network local",
+    "  npm run 0g -- deposit --network local --amount 10",
+    `  npm run 0g -- acknowledge --network local --provider ${zg.provider.address}`,
+    "  npm run 0g -- ledger --network local",
     "Ctrl-C stops everything.",
     "",
   ];
@@ -178,11 +176,4 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().catch((e) => {
-    process.stderr.write(`0g:local failed: ${(e as Error).message}\n`);
-    process.exit(1);
-  });
 }

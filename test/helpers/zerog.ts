@@ -2,28 +2,29 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { Contract, type Wallet } from "ethers";
-import { InferenceServing, LedgerManager } from "../../scripts/0g/lib/contracts.js";
+import {
+  InferenceServing,
+  LedgerManager,
+  readLedger,
+  readSubAccount,
+} from "../../proxy/src/upstreams/0g/chain.js";
 import type { Local0g } from "../../scripts/0g/local-harness.js";
 
 export { type Local0g, startLocal0g } from "../../scripts/0g/local-harness.js";
 
 const run = promisify(execFile);
 
-/** Runs `tsx scripts/0g/<verb>.ts <args>` against a local chain; never throws, returns the outcome. */
+/** Runs `npm run 0g -- <verb> <args>` (tsx scripts/0g.ts) against a local chain; never throws, returns the outcome. */
 export async function runScript(
   verb: string,
   args: string[],
   env: Record<string, string>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(
-      process.execPath,
-      ["--import=tsx", `scripts/0g/${verb}.ts`, ...args],
-      {
-        env: { ...process.env, ...env },
-        timeout: 60_000,
-      },
-    );
+    const { stdout, stderr } = await run(process.execPath, ["--import=tsx", "scripts/0g.ts", verb, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -49,13 +50,8 @@ export async function ledgerOf(
   zg: Local0g,
   addr: string,
 ): Promise<{ total: bigint; available: bigint } | undefined> {
-  const c = new Contract(zg.addresses.ledger, LedgerManager.abi as never, zg.rpc);
-  try {
-    const r = await c.getFunction("getLedger")(addr);
-    return { total: r.totalBalance as bigint, available: r.availableBalance as bigint };
-  } catch {
-    return undefined;
-  }
+  const l = await readLedger(new Contract(zg.addresses.ledger, LedgerManager.abi, zg.rpc), addr);
+  return l.exists ? { total: l.total, available: l.available } : undefined;
 }
 
 /** A (user, provider) inference sub-account; balance 0 when it does not exist. */
@@ -64,15 +60,13 @@ export async function subAccountOf(
   user: string,
   provider: string,
 ): Promise<{ exists: boolean; balance: bigint; acknowledged: boolean }> {
-  const c = new Contract(zg.addresses.inference, InferenceServing.abi as never, zg.rpc);
-  if (!(await c.getFunction("accountExists")(user, provider)))
-    return { exists: false, balance: 0n, acknowledged: false };
-  const a = await c.getFunction("getAccount")(user, provider);
-  return { exists: true, balance: a.balance as bigint, acknowledged: a.acknowledged as boolean };
+  const c = new Contract(zg.addresses.inference, InferenceServing.abi, zg.rpc);
+  const { exists, balance, acknowledged } = await readSubAccount(c, user, provider);
+  return { exists, balance, acknowledged };
 }
 
 /** wallet → ledger with the contract itself (exact wei; the first deposit creates the ledger). */
 export async function depositToLedger(zg: Local0g, wallet: Wallet, amountWei: bigint): Promise<void> {
-  const c = new Contract(zg.addresses.ledger, LedgerManager.abi as never, wallet);
+  const c = new Contract(zg.addresses.ledger, LedgerManager.abi, wallet);
   await (await c.getFunction("depositFund")({ value: amountWei })).wait();
 }

@@ -1,66 +1,47 @@
-// Shared plumbing for the `npm run 0g:<verb>` scripts: network selection, wallet loading, exact
-// amount parsing, contract handles, progress output and errors that say what to do next.
+// Shared plumbing for the `npm run 0g -- <command>` CLI: network selection, wallet loading, exact
+// amount parsing, contract handles, progress output and errors that say what to do next. What the
+// chain itself is (networks, ABIs, minimums, ledger reads, revert names) comes from the proxy's 0G
+// chain module, so the scripts and the adapter cannot disagree about it.
 //
 // Amounts: every amount a human types is a decimal 0G string converted with ethers.parseEther
 // (exact, 18 decimals) and sent as bigint straight to the contracts. The SDK's ledger helpers take
 // JS numbers (`depositFund(amount: number)` → `toFixed(18)`), which silently round anything past
 // ~15 significant digits, so the scripts never route amounts through them.
 import { readFileSync } from "node:fs";
-import { CONTRACT_ADDRESSES } from "@0glabs/0g-serving-broker";
 import { type Command, Option } from "commander";
 import {
   Contract,
   type ContractTransactionResponse,
   formatEther,
-  Interface,
   isAddress,
   JsonRpcProvider,
   parseEther,
   Wallet,
 } from "ethers";
+import {
+  decodeRevert,
+  InferenceServing,
+  inferenceServiceName,
+  LedgerManager,
+  type LedgerView,
+  listServices,
+  NETWORKS,
+  providerFor,
+  readLedger as readLedgerOf,
+  ZEROG_NETWORKS,
+  type ZeroGNetwork,
+  type ZeroGNetworkInfo,
+} from "../../../proxy/src/upstreams/0g/chain.js";
 import { CliError, run as runCli } from "../../lib/cli.js";
-import { INFERENCE_SERVICE_NAME, InferenceServing, LedgerManager } from "./contracts.js";
-
-export type NetworkName = "local" | "testnet" | "mainnet";
-
-export interface NetworkConfig {
-  name: NetworkName;
-  rpcUrl: string;
-  chainId: bigint;
-  ledger: string;
-  inference: string;
-  fineTuning: string;
-}
-
-/** RPC URLs are the ones the SDK's own CLI uses; contract addresses come from the SDK's constants. */
-export function networkConfig(name: NetworkName, rpcOverride?: string): NetworkConfig {
-  switch (name) {
-    case "local":
-      // The local harness deploys to exactly the SDK's "hardhat" addresses (see lib/deploy.ts).
-      return {
-        name,
-        rpcUrl: rpcOverride ?? process.env.ZG_RPC_URL ?? "http://127.0.0.1:8545",
-        chainId: 31337n,
-        ...CONTRACT_ADDRESSES.hardhat,
-      };
-    case "testnet":
-      return {
-        name,
-        rpcUrl: rpcOverride ?? process.env.ZG_RPC_URL ?? "https://evmrpc-testnet.0g.ai",
-        chainId: 16602n,
-        ...CONTRACT_ADDRESSES.testnet,
-      };
-    case "mainnet":
-      return {
-        name,
-        rpcUrl: rpcOverride ?? process.env.ZG_RPC_URL ?? "https://evmrpc.0g.ai",
-        chainId: 16661n,
-        ...CONTRACT_ADDRESSES.mainnet,
-      };
-  }
-}
 
 export { CliError };
+export type NetworkName = ZeroGNetwork;
+
+/** The network's RPC (--rpc, else env ZG_RPC_URL, else the SDK CLI's) and the SDK's contract addresses. */
+export function networkConfig(name: NetworkName, rpcOverride?: string): ZeroGNetworkInfo {
+  const net = NETWORKS[name];
+  return { ...net, rpcUrl: rpcOverride ?? process.env.ZG_RPC_URL ?? net.rpcUrl };
+}
 
 /** Decimal 0G string → wei, exactly. Rejects negatives, >18 decimals, exponents and junk. */
 export function parseAmount0g(value: string, what = "amount"): bigint {
@@ -85,8 +66,8 @@ export function fmt(wei: bigint): string {
 export function addCommonOptions(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option("-n, --network <name>", "local | testnet | mainnet")
-        .choices(["local", "testnet", "mainnet"])
+      new Option("-n, --network <name>", ZEROG_NETWORKS.join(" | "))
+        .choices(ZEROG_NETWORKS)
         .default(process.env.ZG_NETWORK ?? "testnet"),
     )
     .option("--rpc <url>", "override the RPC URL (env ZG_RPC_URL)")
@@ -100,7 +81,7 @@ export interface CommonOpts {
 }
 
 export interface Ctx {
-  net: NetworkConfig;
+  net: ZeroGNetworkInfo;
   rpc: JsonRpcProvider;
   wallet: Wallet;
   ledger: Contract;
@@ -172,8 +153,8 @@ export async function connect(opts: CommonOpts, mode: { readOnly?: boolean } = {
     net,
     rpc,
     wallet,
-    ledger: new Contract(net.ledger, LedgerManager.abi as never, wallet),
-    inference: new Contract(net.inference, InferenceServing.abi as never, wallet),
+    ledger: new Contract(net.ledger, LedgerManager.abi, wallet),
+    inference: new Contract(net.inference, InferenceServing.abi, wallet),
     close: () => rpc.destroy(),
   };
 }
@@ -200,20 +181,8 @@ export async function sendTx(
   return tx.hash;
 }
 
-export interface LedgerView {
-  exists: boolean;
-  total: bigint;
-  available: bigint;
-}
-
-export async function readLedger(ctx: Ctx): Promise<LedgerView> {
-  try {
-    const l = await ctx.ledger.getFunction("getLedger")(ctx.wallet.address);
-    return { exists: true, total: l.totalBalance as bigint, available: l.availableBalance as bigint };
-  } catch (e) {
-    if (revertName(e) === "LedgerNotExists") return { exists: false, total: 0n, available: 0n };
-    throw e;
-  }
+export function readLedger(ctx: Ctx): Promise<LedgerView> {
+  return readLedgerOf(ctx.ledger, ctx.wallet.address);
 }
 
 export async function printBalances(ctx: Ctx, title = "Balances"): Promise<void> {
@@ -232,57 +201,18 @@ export async function printBalances(ctx: Ctx, title = "Balances"): Promise<void>
 
 export async function resolveProvider(ctx: Ctx, providerOrModel: string): Promise<string> {
   if (isAddress(providerOrModel)) return providerOrModel;
-  const [services] = await ctx.inference.getFunction("getAllServices")(0, 50);
-  const match = (services as { provider: string; model: string }[]).filter(
-    (s) => s.model === providerOrModel,
-  );
-  if (match.length === 0) {
+  const service = providerFor(await listServices(ctx.inference), providerOrModel);
+  if (!service) {
     throw new CliError(
       `no provider serves model "${providerOrModel}"`,
       "list them with npm run 0g:providers",
     );
   }
-  return match[0]?.provider as string;
+  return service.provider;
 }
 
-export const SERVICE_NAME = INFERENCE_SERVICE_NAME;
-
-export async function inferenceServiceName(ctx: Ctx): Promise<string> {
-  // Read it from the ledger rather than assuming: testnet/mainnet name their versions themselves.
-  const info = await ctx.ledger.getFunction("getServiceInfo")(ctx.net.inference);
-  return (info.fullName as string) || SERVICE_NAME;
-}
-
-const errorIfaces = [new Interface(LedgerManager.abi), new Interface(InferenceServing.abi)];
-
-/**
- * The contract's custom error, decoded. ethers decodes it when the node returns the revert data
- * as a hex string; Hardhat's JSON-RPC server nests it (`error.data.data`) for estimateGas, so we
- * decode that form ourselves.
- */
-export function decodeRevert(e: unknown): { name: string; args: unknown[] } | undefined {
-  const err = e as {
-    revert?: { name: string; args: unknown[] };
-    data?: unknown;
-    info?: { error?: { data?: unknown } };
-  };
-  if (err?.revert?.name) return { name: err.revert.name, args: [...err.revert.args] };
-  const nested = err?.info?.error?.data;
-  const candidates = [err?.data, nested, (nested as { data?: unknown } | undefined)?.data];
-  for (const data of candidates) {
-    if (typeof data !== "string" || !data.startsWith("0x") || data.length < 10) continue;
-    for (const iface of errorIfaces) {
-      try {
-        const parsed = iface.parseError(data);
-        if (parsed) return { name: parsed.name, args: [...parsed.args] };
-      } catch {}
-    }
-  }
-  return undefined;
-}
-
-export function revertName(e: unknown): string | undefined {
-  return decodeRevert(e)?.name;
+export function serviceName(ctx: Ctx): Promise<string> {
+  return inferenceServiceName(ctx.ledger, ctx.net.inference);
 }
 
 /** Turns contract reverts and RPC failures into "what happened + what to do next". */
@@ -332,5 +262,5 @@ export function explain(e: unknown): CliError {
   return new CliError(msg.length > 300 ? `${msg.slice(0, 300)}…` : msg);
 }
 
-/** Runs a script body; prints errors with a hint and exits non-zero. */
+/** Runs a command body; prints errors with a hint and exits non-zero. */
 export const run = (body: () => Promise<void>): Promise<void> => runCli(body, explain);

@@ -14,10 +14,8 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Contract, getBytes, keccak256, toUtf8Bytes, verifyMessage, type Wallet } from "ethers";
 import { Hono } from "hono";
+import { MIN_LOCKED } from "../../../proxy/src/upstreams/0g/chain.js";
 import { InferenceServing } from "./contracts.js";
-
-/** The provider broker's rule: a request needs this much locked in the sub-account beyond unsettled fees. */
-export const MIN_LOCKED_BALANCE = 10n ** 18n;
 
 export interface LocalProviderOptions {
   /** Provider account (pays the stake, receives settled fees). */
@@ -220,7 +218,7 @@ export class LocalProvider {
   private async lockedBalanceOk(user: string): Promise<boolean> {
     const account = await this.serving.getFunction("getAccount")(user, this.address);
     const locked = (account.balance as bigint) - (account.pendingRefund as bigint);
-    return locked >= (this.unsettled.get(user) ?? 0n) + MIN_LOCKED_BALANCE;
+    return locked >= (this.unsettled.get(user) ?? 0n) + MIN_LOCKED;
   }
 
   private routes(): Hono {

@@ -2,10 +2,10 @@
 // with `type: 0g` (snake_case keys, see docs/0g.md); amounts are decimal 0G strings, parsed to wei
 // exactly with ethers.parseEther.
 import { readFileSync } from "node:fs";
-import { CONTRACT_ADDRESSES } from "@0glabs/0g-serving-broker";
 import { parseEther } from "ethers";
+import { isZeroGNetwork, NETWORKS, type ZeroGNetwork } from "./chain.js";
 
-export type ZeroGNetwork = "testnet" | "mainnet" | "local";
+export type { ZeroGNetwork } from "./chain.js";
 
 export interface ZeroGConfig {
   /** Name of this upstream in the proxy (logs, errors). */
@@ -41,12 +41,6 @@ export interface ZeroGConfig {
   probeTimeoutMs?: number;
 }
 
-const RPC: Record<ZeroGNetwork, string> = {
-  testnet: "https://evmrpc-testnet.0g.ai",
-  mainnet: "https://evmrpc.0g.ai",
-  local: "http://127.0.0.1:8545",
-};
-
 export interface ResolvedZeroGConfig extends Required<Omit<ZeroGConfig, "gasPrice" | "providers">> {
   gasPrice?: bigint;
   providers: Record<string, string>;
@@ -54,15 +48,15 @@ export interface ResolvedZeroGConfig extends Required<Omit<ZeroGConfig, "gasPric
 
 export function resolveConfig(c: ZeroGConfig): ResolvedZeroGConfig {
   const network = c.network ?? "testnet";
-  const addrs = network === "local" ? CONTRACT_ADDRESSES.hardhat : CONTRACT_ADDRESSES[network];
+  const net = NETWORKS[network];
   return {
     name: c.name ?? "0g",
     network,
-    rpcUrl: c.rpcUrl ?? RPC[network],
+    rpcUrl: c.rpcUrl ?? net.rpcUrl,
     privateKey: c.privateKey,
-    ledgerAddress: c.ledgerAddress ?? addrs.ledger,
-    inferenceAddress: c.inferenceAddress ?? addrs.inference,
-    fineTuningAddress: c.fineTuningAddress ?? addrs.fineTuning,
+    ledgerAddress: c.ledgerAddress ?? net.ledger,
+    inferenceAddress: c.inferenceAddress ?? net.inference,
+    fineTuningAddress: c.fineTuningAddress ?? net.fineTuning,
     providers: c.providers ?? {},
     ledgerMinBalance: c.ledgerMinBalance ?? parseEther("3"),
     ledgerTopUp: c.ledgerTopUp ?? 0n,
@@ -111,8 +105,8 @@ export function fromProviderOptions(
     if (!privateKey)
       throw new Error(`provider ${name}: environment variable ${envName} (0G wallet key) is not set`);
   }
-  const network = (options.network as ZeroGNetwork | undefined) ?? "testnet";
-  if (!["testnet", "mainnet", "local"].includes(network))
+  const network = options.network ?? "testnet";
+  if (!isZeroGNetwork(network))
     throw new Error(`provider ${name}: 0g network must be testnet, mainnet or local`);
   return {
     name,
