@@ -2,7 +2,6 @@
 // repository ships (proxy/nats/aiproxy.conf); a chat client's credential can send requests and read
 // its own replies, and nothing else: not the queue group (other users' requests and secrets), not
 // the JetStream API, not the ledger bucket.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,12 +9,12 @@ import test from "ava";
 import { connect, type NatsConnection, nkeyAuthenticator } from "nats";
 import { natsChat } from "../proxy/src/nats/client.js";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
-import { freePort, makeNkeyUser, type NkeyUser, natsServerBin } from "./helpers/nats-server.js";
+import { makeNkeyUser, type NatsServer, type NkeyUser, startNatsServer } from "./helpers/nats-server.js";
 import { startTestProxy, type TestProxy } from "./helpers/proxy.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "aiproxy-natsperm-"));
-let server: ChildProcess;
+let server: NatsServer;
 let url: string;
 let proxyUser: NkeyUser;
 let clientUser: NkeyUser;
@@ -26,43 +25,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 test.before(async () => {
   proxyUser = makeNkeyUser(dir, "proxy");
   clientUser = makeNkeyUser(dir, "client");
-  const port = await freePort();
-  url = `nats://127.0.0.1:${port}`;
-  server = spawn(
-    natsServerBin(),
-    [
-      "-c",
-      join(root, "proxy/nats/aiproxy.conf"),
-      "-a",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "-sd",
-      join(dir, "js"),
-    ],
-    {
-      env: {
-        ...process.env,
-        AIPROXY_PROXY_NKEY: proxyUser.publicKey,
-        AIPROXY_CLIENT_NKEY: clientUser.publicKey,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let log = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`nats-server did not start:\n${log}`)), 15_000);
-    const onData = (b: Buffer) => {
-      log += b.toString();
-      if (log.includes("Server is ready")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    server.stdout?.on("data", onData);
-    server.stderr?.on("data", onData);
-    server.once("exit", (code) => reject(new Error(`nats-server exited (${code}):\n${log}`)));
+  server = await startNatsServer({
+    configFile: join(root, "proxy/nats/aiproxy.conf"),
+    env: { AIPROXY_PROXY_NKEY: proxyUser.publicKey, AIPROXY_CLIENT_NKEY: clientUser.publicKey },
   });
+  url = server.url;
   mock = await startMockUpstream({ reply: "over the bus" });
   tp = await startTestProxy(mock.url, {
     mode: "production",
@@ -74,7 +41,7 @@ test.before(async () => {
 test.after.always(async () => {
   await tp?.stop();
   await mock?.close();
-  server?.kill("SIGKILL");
+  await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -183,7 +150,6 @@ test.serial(
 );
 
 test.serial("T21 the proxy refuses a wide-open bus in production mode", async (t) => {
-  const { startNatsServer } = await import("./helpers/nats-server.js");
   const open = await startNatsServer();
   try {
     const err = await t.throwsAsync(

@@ -11,6 +11,7 @@ import { ConfigError, corsOrigins, dataDir, type ProxyConfig, storePath } from "
 import type { ProxyContext } from "./context.js";
 import { ConversationService } from "./conversations.js";
 import { ApiError } from "./errors.js";
+import { rememberConversationId } from "./http/authed.js";
 import { nodeBindings } from "./http/body.js";
 import { corsMiddleware } from "./http/cors.js";
 import { loadOperatorToken } from "./http/operator-auth.js";
@@ -219,6 +220,7 @@ function firstSightGate(ctx: ProxyContext): MiddlewareHandler {
         id = undefined;
       }
       if (id) {
+        rememberConversationId(c, id);
         const forwarded = header ? c.req.header(header)?.split(",")[0]?.trim() : undefined;
         ctx.conversations.gate(
           id,

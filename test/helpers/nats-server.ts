@@ -13,6 +13,12 @@ export interface NatsServerOptions {
   tls?: boolean;
   /** Public nkeys (U...) allowed to connect; when set, anonymous clients are refused. */
   nkeyUsers?: string[];
+  /**
+   * Run this configuration file instead (e.g. the shipped proxy/nats/aiproxy.conf), on loopback, a
+   * free port and the temp store dir, with these extra environment variables.
+   */
+  configFile?: string;
+  env?: Record<string, string>;
 }
 
 export interface NatsServer {
@@ -136,7 +142,13 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   }
   const conf = join(dir, "nats.conf");
   writeFileSync(conf, `${lines.join("\n")}\n`);
-  const child: ChildProcess = spawn(natsServerBin(), ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] });
+  const args = options.configFile
+    ? ["-c", options.configFile, "-a", "127.0.0.1", "-p", String(port), "-sd", join(dir, "js")]
+    : ["-c", conf];
+  const child: ChildProcess = spawn(natsServerBin(), args, {
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let log = "";
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`nats-server did not start:\n${log}`)), 15_000);
