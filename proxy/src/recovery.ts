@@ -4,7 +4,7 @@
 // upstream produced after the crash, the client agreed to pay up to that amount, and the ledger stays
 // spent + reserved <= deposit with no reservation lost or settled twice (settle is idempotent).
 // Job reservations are not this instance's: they are owned by JOB_RESERVATION_OWNER, because a job still
-// queued in JetStream may run later on any worker; the job service settles them (jobs/service.ts).
+// queued in JetStream may run later on any worker; the job worker settles them (jobs/billing.ts).
 import { JOB_RESERVATION_OWNER } from "./jobs/types.js";
 import type { Logger } from "./logger.js";
 import type { ConversationStore } from "./store/types.js";

@@ -4,8 +4,8 @@ import type { OpenAiErrorBody } from "../errors.js";
 /**
  * Owner tag of job reservations. No proxy's startup recovery bills them (recovery.ts bills only the
  * restarting instance's own reservations): a job still queued in JetStream may run later, and the job
- * service settles or releases them (jobs/service.ts). Plain module (no NATS import) so recovery.ts can
- * use it.
+ * worker and the refund's release hook settle or release them (jobs/billing.ts has the rules). Plain
+ * module (no NATS import) so recovery.ts can use it.
  */
 export const JOB_RESERVATION_OWNER = "aiproxy-jobs";
 
