@@ -3,6 +3,7 @@
 // bundle, localnet's fast mode) and initialised, a refund signer registered, demo accounts funded, the web4 app
 // posted and served, and the proxy on the local demo model. A second run reuses the state; every
 // step says whether it acted. Ctrl-C stops everything.
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -49,6 +50,21 @@ function refundSignerKey(): string {
   const path = join(home, "refund-signer.key");
   if (!existsSync(path)) writeFileSync(path, `${Wallet.createRandom().privateKey}\n`, { mode: 0o600 });
   return path;
+}
+
+/**
+ * Operator settlement on localnet: test.near (owner and operator) submits the refunds of idle
+ * conversations with its own key, and a token for the operator API. Both kept beside the chain, 0600.
+ */
+function operatorFiles(validatorKey: string): { keyFile: string; tokenFile: string } {
+  const keyFile = join(home, "operator-key.json");
+  writeFileSync(keyFile, JSON.stringify({ account_id: "test.near", private_key: validatorKey }), {
+    mode: 0o600,
+  });
+  const tokenFile = join(home, "operator-token");
+  if (!existsSync(tokenFile))
+    writeFileSync(tokenFile, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+  return { keyFile, tokenFile };
 }
 
 async function main() {
@@ -117,7 +133,14 @@ async function main() {
 
   let proxy: Awaited<ReturnType<typeof startProxy>> | null = null;
   if (values["no-proxy"]) say(`[5/5] not starting the proxy (--no-proxy); the app expects it at ${proxyUrl}`);
-  else proxy = await startLocalProxy(node.rpcUrl, contractId, proxyPort, signerKeyFile);
+  else
+    proxy = await startLocalProxy(
+      node.rpcUrl,
+      contractId,
+      proxyPort,
+      signerKeyFile,
+      operatorFiles(node.validatorKey.secret_key),
+    );
 
   say("");
   say(`  web app     ${node.web4Url}`);
@@ -126,6 +149,10 @@ async function main() {
       ? `  proxy       ${proxy.url}/v1  (OpenAI-compatible; API key = a conversation secret)`
       : `  proxy       not running (--no-proxy); expected at ${proxyUrl}/v1`,
   );
+  if (proxy)
+    say(
+      `  settlement  idle conversations settle on chain after ${proxy.context.config.settle.idle_after / 3_600_000} h; curl -H "authorization: Bearer $(cat ${join(home, "operator-token")})" ${proxy.url}/v1/operator/summary`,
+    );
   say(`  NEAR RPC    ${node.rpcUrl}`);
   say(`  contract    ${contractId}  (owner and operator test.near, refund signer ${signerAddress})`);
   say(
@@ -146,7 +173,13 @@ async function main() {
   process.on("SIGTERM", stop);
 }
 
-async function startLocalProxy(rpcUrl: string, contractId: string, port: number, signerKeyFile: string) {
+async function startLocalProxy(
+  rpcUrl: string,
+  contractId: string,
+  port: number,
+  signerKeyFile: string,
+  operator: { keyFile: string; tokenFile: string },
+) {
   say("[5/5] starting the proxy (local demo model)");
   // AIPROXY_* environment variables still win over these, so any setting can be changed at start.
   const config = loadConfig({
@@ -156,6 +189,8 @@ async function startLocalProxy(rpcUrl: string, contractId: string, port: number,
       chain: { type: "near", rpc_url: rpcUrl, contract_id: contractId },
       store: { path: join(home, "proxy-ledger.sqlite") },
       refund: { signer_key_file: signerKeyFile },
+      settle: { operator_key_file: operator.keyFile },
+      operator: { token_file: operator.tokenFile },
     },
   });
   return startProxy(config);

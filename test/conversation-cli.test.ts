@@ -40,9 +40,15 @@ async function startLocalProxy(t: { context: Ctx }): Promise<RunningProxy> {
     chain: { type: "near", rpc_url: stack.rpcUrl, contract_id: stack.token.accountId },
     providers: [{ name: "mock", type: "openai-compatible", base_url: mock.url }],
     models: [{ id: "mock-model", input_price: "1000000", output_price: "2000000", providers: ["mock"] }],
+    // Operator settlement on (idle after the default 24 h): `status` says when it would end it.
+    settle: { operator_account_id: stack.world.owner.accountId },
   });
   const proxy = await startProxy(config, {
-    env: { ...process.env, AIPROXY_REFUND_SIGNER_KEY: stack.refundSigner.privateKey },
+    env: {
+      ...process.env,
+      AIPROXY_REFUND_SIGNER_KEY: stack.refundSigner.privateKey,
+      AIPROXY_OPERATOR_KEY: (await stack.world.owner.getKey())!.toString(),
+    },
     logger: createLogger("warn"),
   });
   t.context.proxies.push(proxy);
@@ -188,6 +194,7 @@ test.serial("open → chat with the printed key → refund: balance = before −
   const shown = await cli(t, "status", "--id", id.slice(0, 10));
   t.is(shown.code, 0, shown.stderr);
   t.true(shown.stdout.includes(`spent ${formatAmount(spent, 6)} AIC (${spent} base units)`), shown.stdout);
+  t.regex(shown.stdout, /settles at\s+\S+ \(in (23 h \d+ min|1 d 0 h)\): if unused until then \(idle\)/);
   const listed = await cli(t, "list", "--account", alice.accountId);
   t.regex(listed.stdout, new RegExp(`#0\\s+${id.slice(0, 12)}\\s+open\\s+5 AIC .*\\[secret here\\]`));
 

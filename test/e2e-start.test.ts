@@ -7,7 +7,7 @@
 // on the same home (every deploy step "up to date"), without the proxy (--no-proxy); the app on that
 // proxy-less stack (clear error, nothing lost).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
@@ -222,6 +222,33 @@ test.serial(
     await waitText(page, "usage-spent", `${fmt(spent)} AIC`);
     await waitText(page, "usage-remaining", `${fmt(5n * AIC - spent)} AIC`);
     await shot(page, "05-answer-spent");
+
+    // npm start runs the operator's settlement: the conversation says when it would settle by itself,
+    // and the operator API (token beside the chain) counts it as unsettled escrow.
+    const current = (await (
+      await fetch(`${stack.proxyUrl}/v1/conversations/current`, {
+        headers: { authorization: `Bearer ${conv!.secret}` },
+      })
+    ).json()) as { settle_at?: string; settle_reason?: string };
+    t.is(current.settle_reason, "idle");
+    t.true(BigInt(current.settle_at!) > BigInt(Date.now()) * 1_000_000n);
+    await page.waitForFunction(
+      () =>
+        document
+          .querySelector('[data-testid="conversation-note"]')
+          ?.textContent?.includes("the proxy settles it around"),
+      undefined,
+      WAIT,
+    );
+    const token = readFileSync(join(stack.home, "operator-token"), "utf8").trim();
+    const summary = (await (
+      await fetch(`${stack.proxyUrl}/v1/operator/summary`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as {
+      settlement: { active: boolean; operator_account_id: string };
+      unsettled: { spent: string };
+    };
+    t.like(summary.settlement, { active: true, operator_account_id: "test.near" });
+    t.true(BigInt(summary.unsettled.spent) >= spent);
 
     // End & refund: step 1 (proxy signs) then step 2 (wallet submits refund_unspent), both visible.
     const steps = await recordRefundSteps(page);

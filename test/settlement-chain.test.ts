@@ -1,7 +1,12 @@
 // Operator settlement on localnet: the real token contract, the proxy's near-api-js operator account
 // submitting refund_unspent, balances read back from the chain. Block time is moved with
 // sandbox_fast_forward; the proxy's idle clock is injected.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
+import { promisify } from "node:util";
 import anyTest, { type ExecutionContext, type TestFn } from "ava";
 import type { Wallet } from "ethers";
 import { JsonRpcProvider } from "near-api-js";
@@ -13,6 +18,7 @@ import { createLogger } from "../proxy/src/logger.js";
 import { type RunningProxy, startProxy } from "../proxy/src/server.js";
 import type { PassReport } from "../proxy/src/settlement/types.js";
 import { type ConversationView, signRefund } from "../wire/index.js";
+import { projectRoot } from "./helpers/localnet.js";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { newSecret } from "./helpers/proxy-process.js";
 import {
@@ -45,6 +51,8 @@ test.after.always(async () => {
 });
 
 interface Stack {
+  /** What a process sharing this proxy's ledger and accounts needs (npm run settle). */
+  env: Record<string, string>;
   w: World;
   signer: Wallet;
   settler: NearAccount;
@@ -65,6 +73,7 @@ interface Stack {
 async function stack(
   t: ExecutionContext<TokenContext & { world?: World }>,
   settle: Record<string, unknown> = {},
+  storePath = ":memory:",
 ) {
   const w = await deployToken(t.context.root);
   t.context.world = w;
@@ -79,7 +88,7 @@ async function stack(
   const logs: string[] = [];
   const config = parseConfig({
     port: 0,
-    store: { path: ":memory:" },
+    store: { path: storePath },
     chain: { type: "near", rpc_url: rpcUrl, contract_id: w.token.accountId },
     settle: { operator_account_id: settler.accountId, idle_after: "1h", before_expiry: "15m", ...settle },
     metering: { refund_wait_ms: 10_000 },
@@ -106,6 +115,16 @@ async function stack(
   const rpc = new JsonRpcProvider({ url: rpcUrl });
   const publicKey = (await settler.getKey())!.getPublicKey().toString();
   const s: Stack = {
+    env: {
+      AIPROXY_CHAIN: "near",
+      AIPROXY_NEAR_RPC_URL: rpcUrl,
+      AIPROXY_CONTRACT_ID: w.token.accountId,
+      AIPROXY_STORE_PATH: storePath,
+      AIPROXY_REFUND_SIGNER_KEY: signer.privateKey,
+      AIPROXY_OPERATOR_ACCOUNT_ID: settler.accountId,
+      AIPROXY_OPERATOR_KEY: key,
+      ...(settle["idle_after"] ? { AIPROXY_SETTLE_IDLE_AFTER: String(settle["idle_after"]) } : {}),
+    },
     w,
     signer,
     settler,
@@ -353,5 +372,66 @@ test.serial(
       { action: "settled" },
     );
     t.is((await s.view(user.id)).status, "refunded");
+  },
+);
+
+async function settleCli(env: Record<string, string>, ...args: string[]) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "scripts/settle.ts", ...args],
+      { cwd: projectRoot, env: { ...process.env, ...env }, timeout: 120_000 },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: err.code ?? 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+  }
+}
+
+test.serial(
+  "npm run settle: a dry run says what is due, a pass settles it on chain; beside a settling proxy it refuses and says why",
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "aiproxy-settle-cli-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    // Cron mode: the proxy serves and meters, passes come from the command line.
+    const s = await stack(t, { enabled: false, idle_after: "2s" }, join(dir, "ledger.sqlite"));
+    const { secret, id } = await s.open(5000n);
+    await s.chat(secret);
+    const spent = await s.spent(secret);
+    await new Promise((r) => setTimeout(r, 2500));
+
+    const dry = await settleCli(s.env, "--dry-run");
+    t.is(dry.code, 0, dry.stderr);
+    t.regex(
+      dry.stdout,
+      new RegExp(
+        `would settle\\s+${id.slice(0, 12)}\\s+idle\\s+${5000n - spent} back to the opener, ${spent} to the operator`,
+      ),
+    );
+    t.is((await s.view(id)).status, "open", "a dry run changes nothing");
+
+    const nonce = await s.nonce();
+    const pass = await settleCli(s.env);
+    t.is(pass.code, 0, pass.stderr);
+    t.log(pass.stdout);
+    t.regex(
+      pass.stdout,
+      new RegExp(
+        `settled\\s+${id.slice(0, 12)}\\s+idle\\s+${5000n - spent} back to the opener, ${spent} to the operator\\s+tx \\w+`,
+      ),
+    );
+    t.regex(pass.stdout, /Done in [\d.]+ s: 1 settled/);
+    t.like(await s.view(id), { status: "refunded", refund_amount: (5000n - spent).toString() });
+    t.is((await s.nonce()) - nonce, 1n);
+    const again = await settleCli(s.env);
+    t.regex(again.stdout, /0 unsettled, 0 due/);
+
+    // A proxy that settles holds the lease: the command line does not run a second leader.
+    const leading = await stack(t, { interval: "1h" }, join(dir, "other.sqlite"));
+    const refused = await settleCli(leading.env);
+    t.is(refused.code, 1);
+    t.regex(refused.stderr, /error: another process leads settlement \(proxy-\w+, pid \d+ on /);
+    t.regex(refused.stderr, /next: .*--dry-run.*settle\.enabled: false/);
   },
 );

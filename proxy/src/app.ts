@@ -62,7 +62,7 @@ export interface AiProxy {
   close(timeoutMs?: number): Promise<void>;
 }
 
-function chainFor(config: ProxyConfig): ChainClient {
+export function chainFor(config: ProxyConfig): ChainClient {
   if (config.chain.type === "memory") {
     const chain = new MemoryChainClient();
     for (const c of config.chain.conversations) chain.open(c.secret, BigInt(c.amount), c.receiver_id);
@@ -237,7 +237,7 @@ function firstSightGate(ctx: ProxyContext): MiddlewareHandler {
  * (./.aiproxy/ledger.sqlite) is never silently left behind for a fresh one: that would serve its
  * conversations again from zero and over-refund them.
  */
-function defaultStorePath(config: ProxyConfig): string {
+export function defaultStorePath(config: ProxyConfig): string {
   const path = storePath(config);
   const legacy = join(".aiproxy", "ledger.sqlite");
   if (config.store.path === undefined && existsSync(legacy) && !existsSync(path))

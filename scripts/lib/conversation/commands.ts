@@ -268,11 +268,25 @@ export async function status(ctx: Ctx, t: Target & { proxyUrl?: string }): Promi
       out(
         `  proxy       spent ${amountText(meta, u.spent)}, reserved ${u.reserved}, remaining ${amountText(meta, u.remaining)} (${u.status})`,
       );
+      if (u.settle_at)
+        out(
+          `  settles at  ${untilText(u.settle_at)}: if unused until then (${u.settle_reason === "expiry" ? "its expiry is near" : "idle"}), the proxy ends it and pays the unspent part back`,
+        );
     } catch (e) {
       out(
         `  proxy       ${e instanceof ProxyRefused && e.code === "unknown_conversation" ? "has not served it yet" : (e as Error).message}`,
       );
     }
+  }
+  if (stored && view.status === "refunded") {
+    // Ended by the operator's settlement (the user never came back), or by the user's own refund.
+    const u = await new ProxyClient(t.proxyUrl ?? stored.proxy_url)
+      .usage(stored.secret)
+      .catch(() => undefined);
+    if (u?.settlement?.status === "settled")
+      out(
+        `  settled by  the proxy, on its own${u.settlement.tx_hash ? ` (transaction ${u.settlement.tx_hash})` : ""}`,
+      );
   }
   if (view.status === "expired") out(`next: ${command(ctx, `reclaim --id ${id.slice(0, 12)}`)}`);
   else if (view.status === "open" && stored)

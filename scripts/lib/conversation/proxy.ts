@@ -23,6 +23,11 @@ export interface ProxyUsage {
   remaining: string;
   status: string;
   expires_at?: string;
+  /** ns: when the operator's settlement ends it if it stays unused (idle, or near its expiry). */
+  settle_at?: string;
+  settle_reason?: "idle" | "expiry";
+  /** Once the operator's settlement ended it. */
+  settlement?: { status: string; refund_amount?: string; tx_hash?: string };
 }
 
 export class ProxyClient {
