@@ -210,3 +210,25 @@ test.serial("cross-contract failure keeps the final status of the callback", asy
   });
   t.is(result, "failure:fail");
 });
+
+test.serial("bytes that are not a signed transaction are a parse error, not a server error", async (t) => {
+  const send = async (b64: string) => {
+    const res = await fetch(node.rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "broadcast_tx_commit", params: [b64] }),
+    });
+    return ((await res.json()) as { error?: { name: string; cause: { name: string }; data: string } }).error;
+  };
+  const short = await send(Buffer.from([1, 2, 3]).toString("base64"));
+  t.is(short?.name, "REQUEST_VALIDATION_ERROR");
+  t.is(short?.cause.name, "PARSE_ERROR");
+  t.regex(short?.data ?? "", /^Failed to decode transaction: borsh: unexpected end of input/);
+  // A well-formed transaction followed by junk.
+  const key = KeyPair.fromRandom("ed25519");
+  const tx = createTransaction("test.near", key.getPublicKey(), "test.near", 1, [], new Uint8Array(32));
+  const signed = await new KeyPairSigner(key).signTransaction(tx);
+  const bytes = Buffer.concat([Buffer.from(signed.signedTransaction.encode()), Buffer.from([0])]);
+  const trailing = await send(bytes.toString("base64"));
+  t.regex(trailing?.data ?? "", /borsh: trailing bytes after signed transaction/);
+});

@@ -11,6 +11,7 @@
 // Everything is cached under build/wasm-cache/ by a hash of its inputs (tool versions, sources,
 // flags): host qjsc and the QuickJS objects once per machine, the final WASM per bundle. Processes
 // building at the same time (ava workers) wait for each other instead of compiling twice.
+
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
@@ -25,6 +26,7 @@ import {
 } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { QUICKJS_TARBALL, systemTools, toolchainDir, WASM_TARGET_FLAGS } from "./toolchain.mjs";
@@ -299,7 +301,7 @@ async function once(cache, name, product, produce) {
     }
     if (existsSync(product)) return;
     if (lockIsStale(lock)) rmSync(lock, { recursive: true, force: true });
-    else await new Promise((r) => setTimeout(r, 250));
+    else await sleep(250);
   }
   try {
     writeFileSync(join(lock, "pid"), String(process.pid));

@@ -1,4 +1,13 @@
 // A minimal Borsh reader: enough for NEAR transactions, and much cheaper to load than a schema library.
+// Malformed input throws BorshDecodeError, which the RPC answers as a parse error.
+
+/** Bytes that are not the Borsh encoding expected (the message says what; it starts with "borsh: "). */
+export class BorshDecodeError extends Error {
+  constructor(what: string) {
+    super(`borsh: ${what}`);
+    this.name = "BorshDecodeError";
+  }
+}
 
 export class BorshReader {
   private offset = 0;
@@ -17,7 +26,7 @@ export class BorshReader {
   }
 
   private need(n: number): void {
-    if (this.offset + n > this.bytes.length) throw new Error("borsh: unexpected end of input");
+    if (this.offset + n > this.bytes.length) throw new BorshDecodeError("unexpected end of input");
   }
 
   slice(start: number, end: number): Uint8Array {

@@ -1,7 +1,7 @@
 // Decodes Borsh SignedTransaction bytes as near-api-js (5 and 7) and nearcore encode them.
 import { base58, sha256 } from "../encoding.js";
 import type { AccessKey, Action } from "../vm/types.js";
-import { BorshReader } from "./borsh-reader.js";
+import { BorshDecodeError, BorshReader } from "./borsh-reader.js";
 import { KEY_TYPE_ED25519, publicKeyToString } from "./public-key.js";
 
 /** NEP-366 meta transaction: the inner actions signed by `senderId`, relayed by the tx signer. */
@@ -46,7 +46,7 @@ function readAccessKey(r: BorshReader): AccessKey {
   const nonce = r.u64();
   const tag = r.u8();
   if (tag === 1) return { nonce, permission: "FullAccess" };
-  if (tag !== 0) throw new Error(`borsh: unknown access key permission ${tag}`);
+  if (tag !== 0) throw new BorshDecodeError(`unknown access key permission ${tag}`);
   const allowance = r.option(() => r.u128());
   const receiverId = r.string();
   const methodNames = r.vec(() => r.string());
@@ -79,7 +79,7 @@ function readAction(r: BorshReader, allowDelegate: boolean): TxAction {
     case 7:
       return { type: "DeleteAccount", beneficiaryId: r.string() };
     case 8: {
-      if (!allowDelegate) throw new Error("borsh: nested delegate action");
+      if (!allowDelegate) throw new BorshDecodeError("nested delegate action");
       const start = r.position;
       const senderId = r.string();
       const receiverId = r.string();
@@ -96,7 +96,7 @@ function readAction(r: BorshReader, allowDelegate: boolean): TxAction {
       };
     }
     default:
-      throw new Error(`borsh: unsupported action ${tag}`);
+      throw new BorshDecodeError(`unsupported action ${tag}`);
   }
 }
 
@@ -116,7 +116,7 @@ export function decodeSignedTransaction(bytes: Uint8Array): SignedTransaction {
   const txEnd = r.position;
   const signatureKeyType = r.u8();
   const signature = r.fixed(signatureKeyType === KEY_TYPE_ED25519 ? 64 : 65);
-  if (!r.done) throw new Error("borsh: trailing bytes after signed transaction");
+  if (!r.done) throw new BorshDecodeError("trailing bytes after signed transaction");
   const hashBytes = sha256(bytes.subarray(0, txEnd));
   return {
     signerId,

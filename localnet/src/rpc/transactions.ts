@@ -1,4 +1,5 @@
 // Transaction RPC methods: send_tx, broadcast_tx_commit / _async, tx, EXPERIMENTAL_tx_status.
+import { BorshDecodeError } from "../chain/borsh-reader.js";
 import type { Chain, StoredTransaction } from "../chain/chain.js";
 import { InvalidTransaction } from "../chain/errors.js";
 import { fromBase64 } from "../encoding.js";
@@ -17,7 +18,7 @@ async function submit(chain: Chain, params: Params) {
     return await chain.submitTransaction(signedTxBytes(params));
   } catch (err) {
     if (err instanceof InvalidTransaction) throw invalidTransaction(err.error);
-    if (err instanceof Error && err.message.startsWith("borsh")) {
+    if (err instanceof BorshDecodeError) {
       throw parseError(`Failed to decode transaction: ${err.message}`);
     }
     throw err;

@@ -55,6 +55,7 @@ export function getJob(options: JobClientOptions, id: string): Promise<JobView> 
   return call(options, `/v1/jobs/${encodeURIComponent(id)}`);
 }
 
+/** node:timers/promises' abortable setTimeout, for browsers too (this client runs in the web app). */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     const t = setTimeout(resolve, ms);

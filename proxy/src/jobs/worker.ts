@@ -3,6 +3,7 @@
 // its reservation, and holds it (heartbeats, record kept alive) until that reservation is settled.
 // Explicit ack; a worker that dies is replaced by redelivery after ack_wait. Settle is idempotent, so
 // however often a job is delivered it is billed once; the rules are billing.ts's.
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Consumer, ConsumerMessages, JsMsg } from "nats";
 import type { ProxyContext } from "../context.js";
 import { ApiError } from "../errors.js";
@@ -65,7 +66,7 @@ export class JobWorker {
       } catch (e) {
         if (!this.#running) break;
         this.ctx.logger.warn({ err: (e as Error).message }, "job fetch failed; retrying");
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
       } finally {
         this.#fetching = undefined;
       }

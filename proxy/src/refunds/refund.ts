@@ -2,6 +2,7 @@
 // sign deposit - spent -> persist (first writer wins) -> return. A repeated call returns the stored
 // message, so a refund can never grow (T09). The message (wire v2) names this deployment and the
 // escrow the ledger metered (deposit, created_at), so it pays nowhere else (T16).
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseTimestamp, type SignedRefund, signRefund } from "../../../wire/index.js";
 import { ChainUnavailableError } from "../chain/types.js";
 import type { ProxyContext } from "../context.js";
@@ -23,8 +24,6 @@ export type RefundContext = Pick<
 export function setRefundReleaseHook(ctx: ProxyContext, hook: RefundReleaseHook): void {
   releaseHooks.set(ctx, hook);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function refundConversation(ctx: RefundContext, conversationId: string): Promise<SignedRefund> {
   const existing = await ctx.store.getRefund(conversationId);

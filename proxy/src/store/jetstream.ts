@@ -21,6 +21,7 @@
 // s.* record is written next and the `settling` entry dropped after, so a settle interrupted between
 // the two is completed by the next settle of that id and is never applied twice. The arithmetic is
 // ledger.ts, shared with the SQLite store.
+import { setTimeout as sleep } from "node:timers/promises";
 import type { KV, KvEntry, NatsConnection } from "nats";
 import { StorageType } from "nats";
 import type { SignedRefund } from "../../../wire/index.js";
@@ -169,7 +170,7 @@ export class JetStreamStore implements ConversationStore {
         });
       } catch (e) {
         if (attempt >= 5 || !CREATE_RACE.test((e as Error).message)) throw e;
-        await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+        await sleep(20 * (attempt + 1));
       }
     }
     await claimBucket(kv, bucket, options.contractId);
@@ -222,7 +223,7 @@ export class JetStreamStore implements ConversationStore {
       } catch (e) {
         if (!isConflict(e) || attempt >= this.#maxRetries) throw e;
         // Another proxy won the race; a short random pause spreads out a herd on one hot key.
-        if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt)));
+        if (attempt > 2) await sleep(Math.random() * Math.min(20, attempt));
       }
     }
   }

@@ -32,6 +32,7 @@ export function pollUsage(fast = false): void {
   });
 }
 
+// Browsers have no node:timers/promises.
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**

@@ -2,13 +2,14 @@
 // wire format exactly — JSON completions, SSE chunks with usage when asked, `n` choices, streamed
 // tool calls, `reasoning_content` deltas — and embeddings (vectors from sha256 of the input), so
 // `npm start` and the tests run without any provider or network.
+
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ProviderConfig } from "../../config.js";
 import type { ModelInfo, Upstream, UpstreamChatRequest, UpstreamRequest, WebUpstreamCall } from "../types.js";
 import { type Plan, plan, tokensOf, wordPieces } from "./reply.js";
 
 const encoder = new TextEncoder();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function isJsonFormat(body: Record<string, unknown>): boolean {
   const type = (body["response_format"] as { type?: string } | undefined)?.type;
