@@ -54,6 +54,9 @@ export async function bundleSizes(jsPath) {
 /**
  * The JS bundle plus the WASM. `log` receives progress lines of the slow steps (default: stderr).
  * Returns the bundle's fields plus `wasmBytes`; the WASM is at `wasmTarget`.
+ * @param {string} source
+ * @param {string} [outDir]
+ * @param {{ log?: (line: string) => void }} [options]
  */
 export async function buildContractWasm(source, outDir, { log } = {}) {
   const built = await buildContract(source, outDir);
@@ -96,7 +99,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       console.log(
         `[build] ${relative(projectRoot, built.jsPath)}: ${kb(built.rawBytes)} raw, ${kb(built.minifiedBytes)} minified`,
       );
-      if (wantWasm) console.log(`[build] ${relative(projectRoot, built.wasmTarget)}: ${kb(built.wasmBytes)}`);
+      if ("wasmBytes" in built)
+        console.log(`[build] ${relative(projectRoot, built.wasmTarget)}: ${kb(built.wasmBytes)}`);
     }
   } catch (err) {
     console.error(`[build] ${err.message}`);
