@@ -1,5 +1,5 @@
 // Pure pieces of metering and scrubbing, without a proxy: the secret scrubber, the request-field
-// allowlist, the no-usage output count.
+// allowlist, the no-usage output count, the prompt bound and when the quote reaches for the tokenizer.
 import test from "ava";
 import { REDACTED, Scrubber, scrubKeyFormats } from "../proxy/src/secrets/index.js";
 
@@ -103,4 +103,46 @@ test("output: every delta string counts (reasoning, refusal, tool and function a
   t.deepEqual(p.texts, ["abc", "no", "f", "{}", "xy", "hey"]);
   t.is(p.deltas, 5);
   t.is(producedTokens(p, bytesCounter), 13);
+});
+
+test("quote: the tokenizer stays off the common path; it counts only when the byte bound does not fit the free balance", async (t) => {
+  const { quote, meteringOf } = await import("../proxy/src/metering/reservation.js");
+  const { priceOf } = await import("../proxy/src/metering/prices.js");
+  const { loadTokenizers } = await import("../proxy/src/metering/tokens.js");
+  const { parseConfig } = await import("../proxy/src/config.js");
+  await loadTokenizers(["o200k_base"]);
+  const [model] = parseConfig({
+    models: [{ id: "gpt-4o", input_price: "1000000", output_price: "1000000", providers: ["local"] }],
+  }).models;
+  const counter = meteringOf(model!).counter;
+  t.is(counter.name, "o200k_base");
+  const count = counter.count;
+  let calls = 0;
+  (counter as { count: (s: string) => number }).count = (s) => {
+    calls++;
+    return count(s);
+  };
+  const body = {
+    messages: [{ role: "user", content: "the quick brown fox jumps over the lazy dog ".repeat(700) }],
+    max_tokens: 10,
+  };
+  const state = (deposit: bigint) => ({
+    conversation_id: "c",
+    receiver_id: "r",
+    deposit,
+    spent: 0n,
+    reserved: 0n,
+    status: "open" as const,
+    created_at: 0,
+  });
+  const price = priceOf(model!);
+  const common = quote(body, model!, price, state(10_000_000n), { defaultMaxTokens: 1024 });
+  t.false(common.exact);
+  t.is(calls, 0, "a conversation that can pay the byte bound is never tokenized");
+  t.true(common.promptTokens >= Buffer.byteLength(body.messages[0]!.content));
+  const last = quote(body, model!, price, state(common.amount - 1n), { defaultMaxTokens: 1024 });
+  t.true(last.exact);
+  t.true(calls > 0);
+  t.true(last.amount < common.amount / 3n, `exact ${last.amount} vs byte bound ${common.amount}`);
+  (counter as { count: (s: string) => number }).count = count;
 });

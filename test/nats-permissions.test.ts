@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
 import { connect, type NatsConnection, nkeyAuthenticator } from "nats";
-import { natsChat } from "../proxy/src/nats/client.js";
+import { natsChat, natsRequest } from "../proxy/src/nats/client.js";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { makeNkeyUser, type NatsServer, type NkeyUser, startNatsServer } from "./helpers/nats-server.js";
 import { startTestProxy, type TestProxy } from "./helpers/proxy.js";
@@ -35,6 +35,7 @@ test.before(async () => {
     mode: "production",
     store: { type: "jetstream" },
     nats: { servers: [url], nkey_seed_file: proxyUser.seedFile },
+    jobs: { enabled: true },
   });
 });
 
@@ -112,39 +113,120 @@ test.serial(
   },
 );
 
+/** A connection with the proxy's credential: the test's own view of the ledger and the job state. */
+const asProxy = () =>
+  connect({
+    servers: url,
+    authenticator: nkeyAuthenticator(
+      new TextEncoder().encode(readFileSync(proxyUser.seedFile, "utf8").trim()),
+    ),
+  });
+
+const LEDGER = "aiproxy_ledger_token_test_near";
+
 test.serial(
-  "T21 a client credential can neither read nor write the ledger, jobs or refund state",
+  "T21 a client credential can neither read nor rewrite the ledger (spent -> 0, a forged refund)",
   async (t) => {
     const attacker = await asClient(clientUser.seedFile);
+    const admin = await asProxy();
     const secret = tp.open(10_000n);
     try {
       t.is((await natsChat(attacker, secret, ask)).status, 200);
       const { conversationIdFromSecret } = await import("../proxy/src/auth.js");
-      const before = await tp.proxy.context.store.getConversation(conversationIdFromSecret(secret));
-      t.truthy(before);
-      // The JetStream API (KV get/put, stream info) is not there for it.
+      const cid = conversationIdFromSecret(secret);
+      const before = await tp.proxy.context.store.getConversation(cid);
+      t.true(before!.spent > 0n);
+      // What the attacker wants in the ledger: its own record with spent 0 (then a full refund).
+      const ledger = await admin.jetstream().views.kv(LEDGER, { bindOnly: true });
+      let key = "";
+      for await (const k of await ledger.keys()) if (k.startsWith("c.") && k.endsWith(cid)) key = k;
+      const entry = (await ledger.get(key))!;
+      const forged = new TextEncoder().encode(
+        JSON.stringify({ ...(entry.json() as Record<string, unknown>), spent: "0" }),
+      );
+
+      // Through the JetStream API (KV get/put, stream info, purge): not there for it.
       await t.throwsAsync(async () => {
-        const kv = await attacker.jetstream().views.kv("aiproxy_ledger_token_test_near", { bindOnly: true });
-        await kv.get("meta.contract");
+        const kv = await attacker.jetstream().views.kv(LEDGER, { bindOnly: true });
+        await kv.get(key);
       });
-      await t.throwsAsync(
-        attacker.request("$JS.API.STREAM.INFO.KV_aiproxy_ledger_token_test_near", undefined, {
-          timeout: 1000,
-        }),
-      );
-      // Raw publishes into the ledger's subjects are refused too: spent stays what it was.
-      attacker.publish(
-        "$KV.aiproxy_ledger_token_test_near.meta.contract",
-        new TextEncoder().encode("evil.near"),
-      );
-      attacker.publish("$JS.API.STREAM.PURGE.KV_aiproxy_ledger_token_test_near");
+      await t.throwsAsync(async () => {
+        const kv = await attacker.jetstream().views.kv(LEDGER, { bindOnly: true });
+        await kv.put(key, forged);
+      });
+      await t.throwsAsync(attacker.request(`$JS.API.STREAM.INFO.KV_${LEDGER}`, undefined, { timeout: 1000 }));
+      // Raw publishes into the ledger's subjects: refused too.
+      attacker.publish(`$KV.${LEDGER}.${key}`, forged);
+      attacker.publish(`$JS.API.STREAM.PURGE.KV_${LEDGER}`);
       await attacker.flush().catch(() => {});
       await sleep(200);
-      const after = await tp.proxy.context.store.getConversation(conversationIdFromSecret(secret));
+
+      t.is((await ledger.get(key))!.revision, entry.revision, "the record was not rewritten");
+      const after = await tp.proxy.context.store.getConversation(cid);
       t.is(after!.spent, before!.spent);
-      t.is(after!.deposit, before!.deposit);
+      const refund = await tp.fetch("/v1/conversations/refund", { method: "POST", secret });
+      t.is(refund.status, 200);
+      const { refund_message } = (await refund.json()) as { refund_message: string };
+      t.is(
+        BigInt((JSON.parse(refund_message) as { refund_amount: string }).refund_amount),
+        10_000n - before!.spent,
+        "the refund pays back only what was not spent",
+      );
     } finally {
       await attacker.close().catch(() => {});
+      await admin.close();
+    }
+  },
+);
+
+test.serial(
+  "T21 a client credential can neither take, read nor inject jobs (the work queue, its consumer, the results bucket)",
+  async (t) => {
+    const attacker = await asClient(clientUser.seedFile);
+    const victim = await asClient(clientUser.seedFile);
+    const admin = await asProxy();
+    const jsm = await admin.jetstreamManager();
+    const seen: string[] = [];
+    const errors: string[] = [];
+    try {
+      // The queued job carries its user's bearer secret: the attacker listens on the work queue.
+      attacker.subscribe("aiproxy.jobs.run", {
+        callback: (err, msg) => (err ? errors.push(err.message) : seen.push(msg.subject)),
+      });
+      await attacker.flush().catch(() => {});
+      const secret = tp.open(10_000n);
+      const submitted = await natsRequest(victim, "aiproxy.jobs.submit", secret, ask);
+      t.is(submitted.status, 202, "the victim's job is queued");
+      const lastSeq = (await jsm.streams.info("AIPROXY_JOBS")).state.last_seq;
+
+      // Pull the queue through the JetStream API, read the results bucket, inject a job.
+      await t.throwsAsync(
+        attacker.request(
+          "$JS.API.CONSUMER.CREATE.AIPROXY_JOBS",
+          new TextEncoder().encode(JSON.stringify({ stream_name: "AIPROXY_JOBS", config: {} })),
+          { timeout: 1000 },
+        ),
+      );
+      await t.throwsAsync(async () => {
+        const kv = await attacker.jetstream().views.kv("aiproxy_jobs", { bindOnly: true });
+        for await (const k of await kv.keys()) seen.push(k);
+      });
+      attacker.publish(
+        "aiproxy.jobs.run",
+        new TextEncoder().encode(JSON.stringify({ id: "job_forged", conversation_id: "x" })),
+      );
+      await attacker.flush().catch(() => {});
+      await sleep(300);
+      t.deepEqual(seen, [], "the attacker received no job and no job key");
+      t.true(
+        errors.some((e) => /permission/i.test(e)),
+        `refused: ${errors.join("; ")}`,
+      );
+      t.is((await jsm.streams.info("AIPROXY_JOBS")).state.last_seq, lastSeq, "no job was injected");
+    } finally {
+      await attacker.close().catch(() => {});
+      await victim.close();
+      await admin.close();
     }
   },
 );

@@ -100,47 +100,57 @@ test("T19 a ledger bucket serves one contract: another contract's store sees non
   await a.dispose();
 });
 
-test("T20 two replicas on one ledger never share an identity: the second cannot settle the first's live reservation", async (t) => {
-  const mock = await startMockUpstream({ reply: "a b c d e f g h i j", chunkDelayMs: 60 });
-  const path = join(dir, `replicas-${++n}.sqlite`);
-  const first = await startTestProxy(mock.url, { store: { path } });
-  let second: TestProxy | undefined;
-  try {
-    const secret = first.open(10_000n);
-    const res = await first.fetch("/v1/chat/completions", {
-      method: "POST",
-      secret,
-      body: JSON.stringify({
-        model: "mock-model",
-        messages: [{ role: "user", content: "hi" }],
-        stream: true,
-        max_tokens: 1000,
-      }),
-    });
-    const reader = res.body!.getReader();
-    await reader.read(); // the stream is in flight, its reservation open
-    // A second replica starts on the same ledger with the same (default) configuration.
-    let refused: unknown;
+for (const kind of ["sqlite", "jetstream"] as const) {
+  test(`T20 two replicas on one ${kind} ledger never share an identity: the second cannot settle the first's live reservation`, async (t) => {
+    const mock = await startMockUpstream({ reply: "a b c d e f g h i j", chunkDelayMs: 60 });
+    // The same (default) configuration twice: one ledger, one data dir.
+    const config =
+      kind === "sqlite"
+        ? { store: { path: join(dir, `replicas-${++n}.sqlite`) } }
+        : {
+            store: { type: "jetstream" as const, bucket: `replicas_${++n}` },
+            nats: { servers: [nats.url] },
+            data_dir: join(dir, `replicas-data-${n}`),
+          };
+    const first = await startTestProxy(mock.url, config);
+    let second: TestProxy | undefined;
     try {
-      second = await startTestProxy(mock.url, { store: { path } });
-    } catch (e) {
-      refused = e;
+      const secret = first.open(10_000n);
+      const res = await first.fetch("/v1/chat/completions", {
+        method: "POST",
+        secret,
+        body: JSON.stringify({
+          model: "mock-model",
+          messages: [{ role: "user", content: "hi" }],
+          stream: true,
+          max_tokens: 1000,
+        }),
+      });
+      const reader = res.body!.getReader();
+      await reader.read(); // the stream is in flight, its reservation open
+      // A second replica starts on the same ledger with the same configuration.
+      let refused: unknown;
+      try {
+        second = await startTestProxy(mock.url, config);
+      } catch (e) {
+        refused = e;
+      }
+      for (;;) if ((await reader.read()).done) break;
+      for (let i = 0; i < 50 && (await balance(first, secret)).reserved !== "0"; i++) await sleep(20);
+      const u = mock.billed.at(-1)!;
+      const bill = BigInt(u.prompt_tokens) + 2n * BigInt(u.completion_tokens);
+      t.is((await balance(first, secret)).spent, bill.toString(), "billed its usage, not its reservation");
+      if (!second) t.regex(String((refused as Error).message), /instance .* is held by/);
+      else t.not(second.proxy.context.instanceId, first.proxy.context.instanceId);
+    } finally {
+      await second?.stop();
+      await first.stop();
+      await mock.close();
     }
-    for (;;) if ((await reader.read()).done) break;
-    for (let i = 0; i < 50 && (await balance(first, secret)).reserved !== "0"; i++) await sleep(20);
-    const u = mock.billed.at(-1)!;
-    const bill = BigInt(u.prompt_tokens) + 2n * BigInt(u.completion_tokens);
-    t.is((await balance(first, secret)).spent, bill.toString(), "billed its usage, not its reservation");
-    if (!second) t.regex(String((refused as Error).message), /instance .* is held by/);
-    else t.not(second.proxy.context.instanceId, first.proxy.context.instanceId);
-  } finally {
-    await second?.stop();
-    await first.stop();
-    await mock.close();
-  }
-});
+  });
+}
 
-test("T20 replica identity: drawn once per data dir and kept across restarts; a dead holder's lease is taken over", async (t) => {
+test("T20 replica identity: drawn once per data dir and kept across restarts, another data dir another identity", async (t) => {
   const mock = await startMockUpstream();
   const data = mkdtempSync(join(dir, "data-"));
   const path = join(data, "ledger.sqlite");

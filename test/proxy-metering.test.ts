@@ -318,3 +318,55 @@ test("the last units of a conversation: the byte bound does not fit, the tokeniz
     }),
   );
 });
+
+test("overage: usage above the reservation (images priced too low in the config) is collected only from the free balance, counted and logged with the model and request id", async (t) => {
+  // The operator configured gpt-4o's image costs; the model behind the provider bills gpt-4o-mini's
+  // (2833 + 5667 per tile), far above the worst case the proxy reserves for.
+  await withProxy({ reply: "fine", images: { base: 2833, tile: 5667 } }, async (tp, mock) => {
+    const deposit = 40_000n;
+    const secret = tp.open(deposit);
+    const ask = (stream: boolean) =>
+      post(tp, secret, {
+        messages: [
+          {
+            role: "user",
+            content: [{ type: "text", text: "describe" }, image(`${mock.url}/images/2048x2048.png`)],
+          },
+        ],
+        max_tokens: 5,
+        stream,
+      });
+    const first = await ask(false);
+    t.is(first.status, 200);
+    const answerIds = [((await first.json()) as { id: string }).id];
+    const second = await ask(true);
+    t.is(second.status, 200);
+    answerIds.push(/"id":"([^"]+)"/.exec(await second.text())![1]!);
+
+    const { conversationIdFromSecret } = await import("../proxy/src/auth.js");
+    const id = conversationIdFromSecret(secret);
+    const [s1, s2] = await tp.proxy.context.store.settlements(id);
+    const [bill1, bill2] = mock.billed.map(billOf);
+    t.true(bill1! > s1!.reserved, `the provider billed ${bill1}, ${s1!.reserved} was reserved`);
+    t.is(s1!.charged, bill1!, "the excess came out of the free balance in full");
+    t.is(s2!.charged, deposit - bill1!, "then no more than what was left: reservation + free balance");
+    const state = await tp.proxy.context.store.getConversation(id);
+    t.is(state!.spent, deposit);
+    t.is(state!.reserved, 0n);
+
+    const metrics = await (await tp.fetch("/metrics")).text();
+    const over = bill1! - s1!.reserved + (bill2! - s2!.reserved);
+    t.regex(metrics, /aiproxy_overage_requests_total\{model="mock-model"\} 2\n/);
+    t.regex(metrics, new RegExp(`aiproxy_overage_token_units_total\\{model="mock-model"\\} ${over}\\n`));
+    const lines = tp.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l["msg"] === "upstream usage cost more than the reservation");
+    t.deepEqual(
+      lines.map((l) => [l["level"], l["model"], l["request_id"], l["answer_id"], l["uncollected"]]),
+      [
+        [40, "mock-model", s1!.reservation_id, answerIds[0], "0"],
+        [40, "mock-model", s2!.reservation_id, answerIds[1], (bill2! - s2!.charged).toString()],
+      ],
+    );
+  });
+});

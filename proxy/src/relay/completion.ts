@@ -35,6 +35,7 @@ export async function readCompletion(
       cost,
       usage,
       reason: usage ? "usage" : "no_usage",
+      answerId: typeof json["id"] === "string" ? json["id"] : undefined,
     });
     await answer.call
       .finish?.({ id: json["id"] as string | undefined, usage, headers: answer.call.response.headers })

@@ -2,8 +2,9 @@
 // leaves an open reservation that startup recovery bills, so the ledger stays consistent).
 // Overage (T18): should an upstream's usage ever cost more than the reservation, the store collects
 // the excess from the conversation's unreserved balance only (never below zero); the excess is
-// counted in aiproxy_overage_token_units_total and logged with the model and request id, so the
-// operator sees what the bound missed and can price it.
+// counted in aiproxy_overage_token_units_total and logged with the model, the request id (the
+// reservation id) and the answer's id the client saw (`chatcmpl-…`), so the operator sees what the
+// bound missed and can price it.
 import type { ProxyContext } from "../context.js";
 import type { Usage } from "../upstreams/types.js";
 
@@ -14,6 +15,8 @@ export interface SettleInput {
   cost: bigint;
   usage?: Usage;
   reason: string;
+  /** The upstream answer's id (`chatcmpl-…`), which the client also sees: for the overage log. */
+  answerId?: string | undefined;
 }
 
 export async function settleReservation(ctx: ProxyContext, input: SettleInput): Promise<bigint | undefined> {
@@ -33,6 +36,7 @@ export async function settleReservation(ctx: ProxyContext, input: SettleInput): 
         {
           model: input.model,
           request_id: input.reservationId,
+          answer_id: input.answerId,
           conversation_id: input.conversationId,
           reserved: settlement.reserved.toString(),
           cost: input.cost.toString(),

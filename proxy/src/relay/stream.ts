@@ -148,7 +148,7 @@ export function pumpStream(
       reason = cut ? "stream_cut" : "no_usage";
     }
     if (cut) ctx.metrics.upstreamErrors.inc({ provider: answer.route.provider, reason: "stream_cut" });
-    const charged = (await settleReservation(ctx, { ...billing, cost, usage, reason })) ?? cost;
+    const charged = (await settleReservation(ctx, { ...billing, cost, usage, reason, answerId: id })) ?? cost;
     await answer.call
       .finish?.({ id, usage, headers: answer.call.response.headers })
       .catch((e) => ctx.logger.warn({ err: (e as Error).message }, "upstream finish hook failed"));
