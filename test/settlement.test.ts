@@ -93,7 +93,7 @@ interface Rig {
 async function rig(
   t: ExecutionContext,
   w: World,
-  options: { storePath?: string; settle?: Record<string, unknown> } = {},
+  options: { storePath?: string; settle?: Record<string, unknown>; instanceId?: string } = {},
 ): Promise<Rig> {
   const clock = { offset: 0 };
   const operator = new FlakyOperator(w.inner);
@@ -112,6 +112,7 @@ async function rig(
         ...options.settle,
       },
       metering: { refund_wait_ms: 2000 },
+      ...(options.instanceId ? { instance_id: options.instanceId } : {}),
     },
     { AIPROXY_OPERATOR_TOKEN: TOKEN },
     { chain: w.chain, settlement: { now: () => Date.now() + clock.offset, operator } },
@@ -393,4 +394,32 @@ test("the operator API: off without a token, and a conversation secret is not an
   const res = await off.fetch("/v1/operator/summary", { headers: { authorization: `Bearer ${TOKEN}` } });
   t.is(res.status, 404);
   t.is(((await res.json()) as { error: { code: string } }).error.code, "operator_api_disabled");
+});
+
+test("two proxies on one SQLite file: one leads, the other refuses to run a pass, each conversation settles once", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "aiproxy-settle-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const storePath = join(dir, "ledger.sqlite");
+  const w = world();
+  const a = await rig(t, w, { storePath, instanceId: "proxy-a" });
+  const b = await rig(t, w, { storePath, instanceId: "proxy-b" });
+  const secrets = [a.tp.open(5000n), a.tp.open(6000n)];
+  await a.chat(secrets[0]!);
+  await b.chat(secrets[1]!);
+  for (const r of [a, b]) r.clock.offset = 2 * HOUR;
+  const answers = await Promise.all(
+    [a, b].map((r) =>
+      r.tp.fetch("/v1/operator/settle", { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } }),
+    ),
+  );
+  const statuses = answers.map((x) => x.status).sort();
+  t.deepEqual(statuses, [200, 409], "the leader ran it, the other said who leads");
+  const refused = (await answers.find((x) => x.status === 409)!.json()) as {
+    error: { code: string; message: string };
+  };
+  t.is(refused.error.code, "not_settlement_leader");
+  t.regex(refused.error.message, /another process leads settlement \(proxy-[ab], pid \d+ on /);
+  t.is(w.inner.refunds, 2);
+  for (const secret of secrets) t.is(view(w, secret).status, "refunded");
+  t.is(a.operator.sent.length + b.operator.sent.length, 2, "one transaction per conversation");
 });

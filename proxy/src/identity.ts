@@ -42,7 +42,8 @@ function persistedId(dataDir: string): string {
   }
 }
 
-function alive(pid: number): boolean {
+/** A process of this host is still running (a lease held by a dead pid here can be taken at once). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -8,20 +8,12 @@
 // leaders from doing the same work.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import { alive } from "../identity.js";
 import type { Logger } from "../logger.js";
 import type { ConversationStore, InstanceLease } from "../store/types.js";
 
 /** Instance ids are never "@…" (config.ts refuses them), so this id is nobody's identity. */
 export const LEASE_ID = "@settlement";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 export interface LeaderLeaseOptions {
   instanceId: string;
