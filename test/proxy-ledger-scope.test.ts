@@ -1,6 +1,6 @@
 // SECURITY.md T19 (one ledger, one contract) and T20 (replica identity), as attacks on a shared
 // SQLite file and a shared JetStream bucket.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
@@ -69,6 +69,56 @@ test("T19 a proxy of contract B cannot serve contract A's conversations from a s
     await mock.close();
   }
 });
+
+// Serial: it moves the working directory (where the default ledger lives) while it runs.
+test.serial(
+  "T19 the default ledger location is one per contract: two contracts' proxies started in one directory share nothing; a ledger at the old shared default stops the proxy",
+  async (t) => {
+    const mock = await startMockUpstream({ reply: "served" });
+    const cwd = process.cwd();
+    const here = mkdtempSync(join(dir, "cwd-"));
+    process.chdir(here);
+    const started: TestProxy[] = [];
+    try {
+      const start = async (contract: string) => {
+        // No store.path: the default location.
+        const p = await startTestProxy(mock.url, { store: {}, chain: { contract_id: contract } });
+        started.push(p);
+        return p;
+      };
+      const a = await start("token-a.test.near");
+      const b = await start("token-b.test.near");
+      const secret = a.open(10_000n);
+      const ask = (p: TestProxy) =>
+        p.fetch("/v1/chat/completions", {
+          method: "POST",
+          secret,
+          body: JSON.stringify({
+            model: "mock-model",
+            messages: [{ role: "user", content: "hi" }],
+            max_tokens: 5,
+          }),
+        });
+      t.is((await ask(a)).status, 200);
+      t.is((await ask(b)).status, 404, "contract B has no such escrow, and no ledger entry of A's");
+      t.is(mock.requests.length, 1);
+      t.true(existsSync(join(here, ".aiproxy", "token-a.test.near", "ledger.sqlite")));
+      t.true(existsSync(join(here, ".aiproxy", "token-b.test.near", "ledger.sqlite")));
+      for (const p of started.splice(0)) await p.stop();
+
+      const old = mkdtempSync(join(dir, "cwd-"));
+      process.chdir(old);
+      mkdirSync(".aiproxy");
+      writeFileSync(join(".aiproxy", "ledger.sqlite"), "");
+      const err = await t.throwsAsync(start("token-a.test.near"));
+      t.regex(String(err?.message), /found a ledger at the old default .*move it to .*token-a\.test\.near/);
+    } finally {
+      for (const p of started) await p.stop();
+      process.chdir(cwd);
+      await mock.close();
+    }
+  },
+);
 
 test("T19 a ledger bucket serves one contract: another contract's store sees none of its entries", async (t) => {
   const bucket = `scope_${++n}`;
