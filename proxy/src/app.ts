@@ -16,6 +16,7 @@ import { nodeBindings } from "./http/body.js";
 import { corsMiddleware } from "./http/cors.js";
 import { loadOperatorToken } from "./http/operator-auth.js";
 import { claimIdentity, type Identity } from "./identity.js";
+import { InflightTracker } from "./inflight.js";
 import { createLogger, type Logger, scrubLogs } from "./logger.js";
 import { allowedFields, OPENAI_CHAT_FIELDS } from "./metering/fields.js";
 import { loadTokenizers, tokenizerForModel } from "./metering/tokens.js";
@@ -127,7 +128,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
       maxBytes: config.responses.store_max_bytes,
     }),
     shutdown: unboundedController(),
-    inflight: new Set(),
+    inflight: new InflightTracker(),
   };
   await recoverStaleReservations(store, identity.id, logger);
   logger.info({ instance_id: identity.id, contract_id: config.chain.contract_id }, "ledger claimed");
@@ -193,8 +194,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
       context.shutdown.abort();
       await settlement.stop(timeoutMs);
       await scaleOut.stop(timeoutMs); // scale-out: no new NATS requests or jobs
-      const deadline = new Promise((r) => setTimeout(r, timeoutMs).unref());
-      await Promise.race([Promise.allSettled([...context.inflight]), deadline]);
+      await context.inflight.drain(timeoutMs);
       for (const u of context.upstreams.values()) await u.close?.().catch(() => {});
       await identity.release();
       await store.dispose();

@@ -3,6 +3,7 @@ import type { Wallet } from "ethers";
 import type { ChainClient } from "./chain/types.js";
 import type { ModelConfig, ProxyConfig } from "./config.js";
 import type { ConversationService } from "./conversations.js";
+import type { InflightTracker } from "./inflight.js";
 import type { Logger } from "./logger.js";
 import type { ProxyMetrics } from "./metrics.js";
 import type { ResponseStore } from "./responses/store.js";
@@ -32,7 +33,7 @@ export interface ProxyContext {
   /** Aborted on shutdown: stops retries and waits. */
   shutdown: AbortController;
   /** Requests still settling (streams keep running after the client left); awaited on shutdown. */
-  inflight: Set<Promise<unknown>>;
+  inflight: InflightTracker;
   /** Operator settlement (settlement/): set by createProxy once the context exists. */
   settlement?: SettlementHandle;
 }

@@ -1,6 +1,7 @@
 // Job API over NATS: <prefix>.jobs.submit (payload: chat request) and <prefix>.jobs.get (payload: job
 // id), both authenticated by the `Authorization` header, answered with one `result` message.
 import type { Msg, Subscription } from "nats";
+import type { InflightTracker } from "../inflight.js";
 import { subjectsFor } from "../nats/framing.js";
 import {
   conversationOf,
@@ -12,11 +13,7 @@ import {
 } from "../nats/transport.js";
 import type { JobService } from "./service.js";
 
-export function serveJobs(
-  h: NatsHandlerContext,
-  jobs: JobService,
-  running: Set<Promise<unknown>>,
-): Subscription[] {
+export function serveJobs(h: NatsHandlerContext, jobs: JobService, running: InflightTracker): Subscription[] {
   const subjects = subjectsFor(h.ctx.config.nats.subject_prefix);
   const submit = async (_: NatsHandlerContext, msg: Msg) => {
     try {

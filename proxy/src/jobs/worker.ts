@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Consumer, ConsumerMessages, JsMsg } from "nats";
 import type { ProxyContext } from "../context.js";
 import { ApiError } from "../errors.js";
+import { InflightTracker } from "../inflight.js";
 import { priceOf } from "../metering/prices.js";
 import { errorReply } from "../nats/framing.js";
 import { runChat } from "../relay/pipeline.js";
@@ -26,7 +27,7 @@ export class JobWorker {
   #running = false;
   #fetching: ConsumerMessages | undefined;
   #loop: Promise<void> | undefined;
-  readonly #active = new Set<Promise<void>>();
+  readonly #active = new InflightTracker();
 
   constructor(
     private readonly ctx: ProxyContext,
@@ -46,22 +47,20 @@ export class JobWorker {
     this.#running = false;
     this.#fetching?.stop();
     await this.#loop?.catch(() => {});
-    const deadline = new Promise((r) => setTimeout(r, timeoutMs).unref());
-    await Promise.race([Promise.allSettled([...this.#active]), deadline]);
+    await this.#active.drain(timeoutMs);
   }
 
   async #pull(consumer: Consumer): Promise<void> {
     const limit = this.ctx.config.jobs.concurrency;
     while (this.#running) {
       if (this.#active.size >= limit) {
-        await Promise.race(this.#active);
+        await this.#active.oneSettled();
         continue;
       }
       try {
         this.#fetching = await consumer.fetch({ max_messages: limit - this.#active.size, expires: 1000 });
         for await (const m of this.#fetching) {
-          const p: Promise<void> = this.#run(m).finally(() => this.#active.delete(p));
-          this.#active.add(p);
+          void this.#active.track(this.#run(m));
         }
       } catch (e) {
         if (!this.#running) break;

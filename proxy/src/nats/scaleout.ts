@@ -5,6 +5,7 @@ import type { Hono } from "hono";
 import type { NatsConnection, Subscription } from "nats";
 import { ConfigError, type ProxyConfig, storeBucket } from "../config.js";
 import type { ProxyContext } from "../context.js";
+import { InflightTracker } from "../inflight.js";
 import { serveJobs } from "../jobs/nats.js";
 import { jobRoutes } from "../jobs/routes.js";
 import { JobService } from "../jobs/service.js";
@@ -78,7 +79,7 @@ export async function createScaleOut(
       })
     : undefined;
   const subscriptions: Subscription[] = [];
-  const running = new Set<Promise<unknown>>();
+  const running = new InflightTracker();
   let jobs: JobService | undefined;
 
   return {
@@ -96,8 +97,7 @@ export async function createScaleOut(
     },
     async stop(timeoutMs = 10_000) {
       for (const s of subscriptions.splice(0)) s.unsubscribe();
-      const deadline = new Promise((r) => setTimeout(r, timeoutMs).unref());
-      await Promise.race([Promise.allSettled([...running, jobs?.stop(timeoutMs)]), deadline]);
+      await running.drain(timeoutMs, jobs?.stop(timeoutMs));
     },
     async close() {
       if (!nc.isClosed()) await nc.drain().catch(() => nc.close());

@@ -6,6 +6,7 @@ import { bearerSecret, conversationIdFromSecret } from "../auth.js";
 import type { ProxyContext } from "../context.js";
 import { errors } from "../errors.js";
 import { parseJsonObject } from "../http/body.js";
+import type { InflightTracker } from "../inflight.js";
 import { runChat } from "../relay/pipeline.js";
 import { type StreamConsumer, streamCutError } from "../relay/result.js";
 import {
@@ -114,7 +115,7 @@ export function serve(
   subject: string,
   route: string,
   handler: (h: NatsHandlerContext, msg: Msg) => Promise<number>,
-  running: Set<Promise<unknown>>,
+  running: InflightTracker,
 ): Subscription {
   return h.nc.subscribe(subject, {
     queue: h.ctx.config.nats.queue_group,
@@ -125,19 +126,19 @@ export function serve(
       }
       if (!msg.reply) return; // fire-and-forget requests have nowhere to get an answer or an error
       const started = performance.now();
-      const p = handler(h, msg)
-        .then((status) => {
-          h.ctx.metrics.requests.inc({ route, status: String(status) });
-          h.ctx.metrics.latency.observe({ route }, (performance.now() - started) / 1000);
-        })
-        .catch((e) => h.ctx.logger.error({ err: (e as Error).message }, "NATS handler failed"))
-        .finally(() => running.delete(p));
-      running.add(p);
+      void running.track(
+        handler(h, msg)
+          .then((status) => {
+            h.ctx.metrics.requests.inc({ route, status: String(status) });
+            h.ctx.metrics.latency.observe({ route }, (performance.now() - started) / 1000);
+          })
+          .catch((e) => h.ctx.logger.error({ err: (e as Error).message }, "NATS handler failed")),
+      );
     },
   });
 }
 
-export function serveChat(h: NatsHandlerContext, running: Set<Promise<unknown>>): Subscription {
+export function serveChat(h: NatsHandlerContext, running: InflightTracker): Subscription {
   return serve(
     h,
     subjectsFor(h.ctx.config.nats.subject_prefix).chat,

@@ -53,11 +53,9 @@ export async function readCompletion(
       },
     };
   })();
-  ctx.inflight.add(track);
   try {
-    return await track;
+    return await ctx.inflight.track(track);
   } finally {
-    ctx.inflight.delete(track);
     answer.release();
   }
 }

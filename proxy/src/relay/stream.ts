@@ -163,8 +163,5 @@ export function pumpStream(
     return charge;
   };
 
-  const running = pump();
-  ctx.inflight.add(running);
-  running.finally(() => ctx.inflight.delete(running)).catch(() => {});
-  return running;
+  return ctx.inflight.track(pump());
 }

@@ -6,6 +6,7 @@ import type { Registry } from "prom-client";
 import { MemoryChainClient } from "../chain/memory.js";
 import type { ProxyConfig } from "../config.js";
 import { errors } from "../errors.js";
+import { settledWithin } from "../inflight.js";
 import { type RefundContext, refundConversation } from "../refunds/refund.js";
 import type { ConversationState } from "../store/types.js";
 import { LeaderLease } from "./lease.js";
@@ -239,7 +240,7 @@ export class SettlementService implements SettlementHandle {
   async stop(timeoutMs = 10_000): Promise<void> {
     this.#abort.abort();
     // The loop ends once a running pass does (a pass may be waiting on in-flight requests).
-    await Promise.race([this.#loop?.catch(() => {}), wait(timeoutMs, undefined, { ref: false })]);
+    await settledWithin([this.#loop], timeoutMs);
     await this.lease.stop();
   }
 }
