@@ -10,7 +10,7 @@ import type { ChainClient } from "./chain/types.js";
 import { ConfigError, corsOrigins, dataDir, type ProxyConfig, storePath } from "./config.js";
 import type { ProxyContext } from "./context.js";
 import { ConversationService } from "./conversations.js";
-import { ApiError } from "./errors.js";
+import { ApiError, errorReply, errors } from "./errors.js";
 import { rememberConversationId } from "./http/authed.js";
 import { nodeBindings } from "./http/body.js";
 import { corsMiddleware } from "./http/cors.js";
@@ -158,32 +158,13 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   await scaleOut.start(context, app); // scale-out: /v1/jobs, NATS subjects, job worker
   settlement.start();
 
-  app.notFound((c) =>
-    c.json(
-      {
-        error: {
-          message: `no route for ${c.req.method} ${c.req.path}`,
-          type: "not_found_error",
-          param: null,
-          code: "route_not_found",
-        },
-      },
-      404,
-    ),
-  );
+  app.notFound((c) => c.json(errors.routeNotFound(c.req.method, c.req.path).toJSON(), 404));
   app.onError((err, c) => {
-    if (err instanceof ApiError) {
-      for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
-      return c.json(err.toJSON(), err.status);
-    }
-    // Unexpected: log the message only (never request headers), answer without internals.
-    logger.error({ err: err.message, stack: err.stack, path: c.req.path }, "unhandled error");
-    return c.json(
-      {
-        error: { message: "internal proxy error", type: "server_error", param: null, code: "internal_error" },
-      },
-      500,
-    );
+    // Unexpected: log the message only (never request headers); the reply carries no internals.
+    if (!(err instanceof ApiError))
+      logger.error({ err: err.message, stack: err.stack, path: c.req.path }, "unhandled error");
+    const { status, body, headers } = errorReply(err);
+    return c.json(body, status, headers);
   });
 
   return {

@@ -1,5 +1,7 @@
 // OpenAI's error shape ({error:{message,type,param,code}}) with the HTTP status that goes with it.
 // Every failure a client can cause is an ApiError, so the catch-all handler never has to guess (T12).
+// errorReply is the one conversion from anything thrown to what a client sees; every surface (HTTP,
+// NATS, a job record, a stream that broke off) goes through it.
 
 export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 409 | 413 | 429 | 500 | 502 | 503 | 504;
 
@@ -44,7 +46,26 @@ export interface OpenAiErrorBody {
   error: { message: string; type: string; param: string | null; code: string };
 }
 
+/** What a client is told: the status, the OpenAI-shaped body, extra headers (Retry-After). */
+export interface ErrorReply {
+  status: ErrorStatus;
+  body: OpenAiErrorBody;
+  headers: Record<string, string>;
+}
+
+/** Anything thrown, as a client sees it: an ApiError as it is, anything else a bare 500 (no internals). */
+export function errorReply(e: unknown): ErrorReply {
+  const api = e instanceof ApiError ? e : errors.internal();
+  return { status: api.status, body: api.toJSON(), headers: api.headers };
+}
+
 export const errors = {
+  /** Unexpected: its message is logged, never sent. */
+  internal: () => new ApiError(500, "internal proxy error", "internal_error"),
+  routeNotFound: (method: string, path: string) =>
+    new ApiError(404, `no route for ${method} ${path}`, "route_not_found"),
+  /** The upstream stream broke off after its first byte (sent as the stream's last event). */
+  streamCut: () => new ApiError(502, "the upstream stream ended early", "stream_cut"),
   badRequest: (message: string, param: string | null = null, code = "invalid_request") =>
     new ApiError(400, message, code, param),
   malformedJson: () => new ApiError(400, "request body is not valid JSON", "invalid_json"),

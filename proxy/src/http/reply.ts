@@ -3,12 +3,8 @@
 // slot), else as a web Response body. The stream's balance headers are the ones right after its
 // reservation; its cost comes in its usage event.
 import type { Context } from "hono";
-import {
-  type ChatResult,
-  type CompletionResult,
-  type StreamConsumer,
-  streamCutError,
-} from "../relay/result.js";
+import { errorReply, errors } from "../errors.js";
+import type { ChatResult, CompletionResult, StreamConsumer } from "../relay/result.js";
 import { NodeSink, type Sink, webSink } from "../relay/sink.js";
 import { balanceHeaders } from "./balance-headers.js";
 import { nodeBindings } from "./body.js";
@@ -93,7 +89,9 @@ export function chatSse(sink: Sink, clientWantsUsage: boolean): StreamConsumer {
       const choices = usageEvent?.chunk["choices"] as unknown[] | undefined;
       if (usageEvent && (clientWantsUsage || (choices?.length ?? 0) > 0))
         out.queue(`data: ${JSON.stringify(usageEvent.chunk)}\n\n`);
-      out.queue(cut ? `data: ${JSON.stringify(streamCutError())}\n\n` : "data: [DONE]\n\n");
+      out.queue(
+        cut ? `data: ${JSON.stringify(errorReply(errors.streamCut()).body)}\n\n` : "data: [DONE]\n\n",
+      );
       out.flush();
       sink.end();
     },

@@ -2,8 +2,7 @@
 // at the reservation when an earlier worker started it and died (billing.ts, unrunCost). Used by the
 // worker for deliveries it will not run and by the refund's release hook for queued jobs.
 import type { ProxyContext } from "../context.js";
-import { ApiError } from "../errors.js";
-import { errorReply } from "../nats/framing.js";
+import { ApiError, errorReply } from "../errors.js";
 import type { Reservation } from "../store/types.js";
 import { billedText, cancelStep, unrunCost } from "./billing.js";
 import { type JobRecords, nowSeconds } from "./records.js";

@@ -6,10 +6,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Consumer, ConsumerMessages, JsMsg } from "nats";
 import type { ProxyContext } from "../context.js";
-import { ApiError } from "../errors.js";
+import { ApiError, errorReply } from "../errors.js";
 import { InflightTracker } from "../inflight.js";
 import { priceOf } from "../metering/prices.js";
-import { errorReply } from "../nats/framing.js";
 import { runChat } from "../relay/pipeline.js";
 import { routesFor } from "../relay/routes.js";
 import { readUsage } from "../relay/usage.js";

@@ -13,7 +13,7 @@
 // `Aiproxy-Cost`, `Aiproxy-Balance-Remaining` and `Aiproxy-Balance-Reserved` (token units), like the
 // HTTP answer's x-aiproxy-* headers; a stream's cost is in its usage chunk (`usage.cost`).
 import { headers, type MsgHdrs } from "nats";
-import { ApiError, type OpenAiErrorBody } from "../errors.js";
+import { type ErrorReply, errorReply } from "../errors.js";
 
 export const STATUS_HEADER = "Aiproxy-Status";
 export const EVENT_HEADER = "Aiproxy-Event";
@@ -41,21 +41,9 @@ export function replyHeaders(status: number, event: ReplyEvent, extra: Record<st
   return h;
 }
 
-const internal = (): OpenAiErrorBody => ({
-  error: { message: "internal proxy error", type: "server_error", param: null, code: "internal_error" },
-});
-
-/** The error as a client sees it over HTTP: ApiErrors as they are, anything else a bare 500. */
-export function errorReply(e: unknown): {
-  status: number;
-  body: OpenAiErrorBody;
-  headers: Record<string, string>;
-} {
-  if (e instanceof ApiError) {
-    const extra: Record<string, string> = {};
-    const retry = e.headers["retry-after"];
-    if (retry) extra[RETRY_AFTER_HEADER] = retry;
-    return { status: e.status, body: e.toJSON(), headers: extra };
-  }
-  return { status: 500, body: internal(), headers: {} };
+/** The error as a client sees it over HTTP (errors.ts errorReply), with NATS's header names. */
+export function natsErrorReply(e: unknown): ErrorReply {
+  const reply = errorReply(e);
+  const retry = reply.headers["retry-after"];
+  return { ...reply, headers: retry ? { [RETRY_AFTER_HEADER]: retry } : {} };
 }

@@ -4,14 +4,14 @@
 import type { Msg, NatsConnection, Subscription } from "nats";
 import { bearerSecret, conversationIdFromSecret } from "../auth.js";
 import type { ProxyContext } from "../context.js";
-import { errors } from "../errors.js";
+import { errorReply, errors } from "../errors.js";
 import { parseJsonObject } from "../http/body.js";
 import type { InflightTracker } from "../inflight.js";
 import { runChat } from "../relay/pipeline.js";
-import { type StreamConsumer, streamCutError } from "../relay/result.js";
+import type { StreamConsumer } from "../relay/result.js";
 import {
   COST_HEADER,
-  errorReply,
+  natsErrorReply,
   REMAINING_HEADER,
   RESERVED_HEADER,
   type ReplyEvent,
@@ -45,7 +45,7 @@ export function send(
 }
 
 export function sendError(nc: NatsConnection, msg: Msg, e: unknown, ctx: ProxyContext): number {
-  const r = errorReply(e);
+  const r = natsErrorReply(e);
   if (r.status === 500) ctx.logger.error({ err: (e as Error)?.message }, "unhandled NATS request error");
   send(nc, msg, r.status, "error", JSON.stringify(r.body), r.headers);
   send(nc, msg, r.status, "end", "");
@@ -103,7 +103,10 @@ function natsStream(nc: NatsConnection, msg: Msg, wantsUsage: boolean): StreamCo
       const choices = usageEvent?.chunk["choices"] as unknown[] | undefined;
       if (usageEvent && (wantsUsage || (choices?.length ?? 0) > 0))
         send(nc, msg, 200, "chunk", JSON.stringify(usageEvent.chunk));
-      if (cut) send(nc, msg, 502, "error", JSON.stringify(streamCutError()));
+      if (cut) {
+        const { status, body } = errorReply(errors.streamCut());
+        send(nc, msg, status, "error", JSON.stringify(body));
+      }
       send(nc, msg, 200, "end", "");
     },
   };

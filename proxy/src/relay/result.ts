@@ -56,13 +56,3 @@ export interface StreamConsumer {
   flush?(): void;
   end(end: StreamEnd): void;
 }
-
-/** What a client sees when the upstream stream broke off after its first byte. */
-export const streamCutError = () => ({
-  error: {
-    message: "the upstream stream ended early",
-    type: "upstream_error",
-    param: null,
-    code: "stream_cut",
-  },
-});

@@ -8,6 +8,7 @@
 //     function:   response.function_call_arguments.delta*, response.function_call_arguments.done
 //   response.output_item.done; finally response.completed (or .incomplete / .failed).
 // Every event carries a sequence_number from 0. Only choice 0 is translated (Responses has no `n`).
+import { errors } from "../errors.js";
 import {
   type ChatUsageLike,
   newId,
@@ -224,7 +225,8 @@ export class ResponsesEventWriter {
     const response = this.#snapshot({
       ...status,
       usage: responseUsage(result.usage, result.cost),
-      ...(result.cut ? { error: { code: "server_error", message: "the upstream stream ended early" } } : {}),
+      // Responses' error object takes one of its own codes: server_error, with the proxy's message.
+      ...(result.cut ? { error: { code: "server_error", message: errors.streamCut().message } } : {}),
     });
     const type =
       response.status === "failed"

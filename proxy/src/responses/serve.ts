@@ -8,7 +8,6 @@ import { sseBatch } from "../http/reply.js";
 import { prepare } from "../relay/admission.js";
 import { modelServes, run } from "../relay/pipeline.js";
 import type { ChatResult, CompletionResult, StreamConsumer } from "../relay/result.js";
-import { streamCutError } from "../relay/result.js";
 import type { Sink } from "../relay/sink.js";
 import { ResponsesEventWriter } from "./events.js";
 import { parseResponsesRequest, type ResponsesRequest, toChatBody } from "./request.js";
@@ -121,7 +120,7 @@ function nativeSse(sink: Sink): StreamConsumer {
         out.queue(sse(name, usageEvent.chunk));
       }
       if (cut) {
-        const { message, code } = streamCutError().error;
+        const { message, code } = errors.streamCut();
         out.queue(sse("error", { type: "error", sequence_number: -1, code, message, param: null }));
       }
       out.flush();
