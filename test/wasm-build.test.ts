@@ -1,8 +1,12 @@
 // The offline WASM build (contracts/wasm/): the token's WASM imports only NEAR host functions, exports
 // every contract method, and really runs its bundle (a call through a minimal host reaches the
-// contract's JS); the verification and the toolchain lookup fail with a readable reason.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// contract's JS); two processes building one bundle at once link it once; the verification and the
+// toolchain lookup fail with a readable reason.
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import test from "ava";
 import { buildContract, projectRoot } from "../contracts/build.mjs";
 import { builderExterns, buildWasmFromBundle, verifyContractWasm } from "../contracts/wasm/build-wasm.mjs";
@@ -14,6 +18,8 @@ const builderC = readFileSync(
   "utf8",
 );
 const nearHostFunctions = builderExterns(builderC);
+const here = dirname(fileURLToPath(import.meta.url));
+const run = promisify(execFile);
 
 test("the token's WASM imports only NEAR host functions and exports every method of its bundle", async (t) => {
   const wasm = readFileSync(await tokenWasm());
@@ -63,6 +69,31 @@ test("a second build of the same bundle comes from the cache", async (t) => {
   t.true(again.fromCache);
   t.is(again.cachePath, first.cachePath);
   t.true(again.methods.includes("ft_transfer_call"));
+});
+
+test("two processes building one new bundle at the same moment link it once and both get it", async (t) => {
+  mkdirSync(bundleDir, { recursive: true });
+  const jsPath = join(bundleDir, "fresh.js");
+  // New bytes every run: the link really happens (the cache is keyed by the bundle).
+  writeFileSync(jsPath, `export function fine() {}\n// ${process.pid} ${Date.now()}\n`);
+  const script = `
+    const { buildWasmFromBundle } = await import(${JSON.stringify(join(here, "..", "contracts", "wasm", "build-wasm.mjs"))});
+    const r = await buildWasmFromBundle({ projectRoot: ${JSON.stringify(projectRoot)}, jsPath: ${JSON.stringify(jsPath)}, log: () => {} });
+    console.log(JSON.stringify({ cachePath: r.cachePath, fromCache: r.fromCache, bytes: r.bytes }));`;
+  const build = async () => {
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: projectRoot,
+    });
+    return JSON.parse(stdout) as { cachePath: string; fromCache: boolean; bytes: number };
+  };
+  const [a, b] = await Promise.all([build(), build()]);
+  try {
+    t.is(a.cachePath, b.cachePath);
+    t.deepEqual([a.fromCache, b.fromCache].sort(), [false, true], "one linked, the other waited for it");
+    t.is(statSync(a.cachePath).size, a.bytes);
+  } finally {
+    rmSync(a.cachePath, { force: true });
+  }
 });
 
 test("verification refuses a WASI import and a missing method", (t) => {

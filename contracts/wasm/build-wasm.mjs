@@ -18,6 +18,7 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -237,8 +238,9 @@ async function quickjsObjects(cache, src, key, log) {
 }
 
 async function linkContract({ cache, src, qjsc, objects, jsPath, methods, builderC, stubsC }) {
-  const work = join(cache, "tmp", `link-${process.pid}-${Date.now()}`);
-  mkdirSync(work, { recursive: true });
+  // A folder of this link's own: one process links several contracts at once (build-test-contracts).
+  mkdirSync(join(cache, "tmp"), { recursive: true });
+  const work = mkdtempSync(join(cache, "tmp", `link-${process.pid}-`));
   try {
     await run(qjsc, ["-c", "-m", "-o", join(work, "code.h"), "-N", "code", jsPath]);
     writeFileSync(join(work, "methods.h"), methods.map((m) => `DEFINE_NEAR_METHOD(${m})\n`).join(""));
@@ -292,22 +294,29 @@ async function once(cache, name, product, produce) {
   if (existsSync(product)) return;
   const lock = join(cache, "locks", name);
   mkdirSync(dirname(lock), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (e) {
-      if (e.code !== "EEXIST") throw e;
-    }
+  while (!tryLock(lock)) {
     if (existsSync(product)) return;
     if (lockIsStale(lock)) rmSync(lock, { recursive: true, force: true });
     else await sleep(250);
   }
   try {
-    writeFileSync(join(lock, "pid"), String(process.pid));
     if (!existsSync(product)) await produce();
   } finally {
     rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** The lock appears with its owner's pid already inside (a renamed folder), never ownerless. */
+function tryLock(lock) {
+  const mine = mkdtempSync(`${lock}.new-`);
+  writeFileSync(join(mine, "pid"), String(process.pid));
+  try {
+    renameSync(mine, lock);
+    return true;
+  } catch (e) {
+    rmSync(mine, { recursive: true, force: true });
+    if (e.code === "EEXIST" || e.code === "ENOTEMPTY") return false;
+    throw e;
   }
 }
 
@@ -319,7 +328,7 @@ function lockIsStale(lock) {
   } catch (e) {
     if (e.code === "EPERM") return false;
     if (e.code === "ENOENT") {
-      // Owner between mkdir and writing its pid, or died there: give it a few seconds.
+      // Released a moment ago, or a lock without a pid (older builds): give it a few seconds.
       try {
         return Date.now() - statSync(lock).mtimeMs > 5000;
       } catch {

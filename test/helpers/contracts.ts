@@ -5,8 +5,8 @@
 // them deploy the JS bundle instead, localnet's fast mode (near-sandbox cannot run it): the one seam
 // that chooses the artifact. `builtContract` is always the JS bundle (VM tests), `*Wasm` always WASM.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { basename, join } from "node:path";
 import { buildContract, buildContractWasm, wasmBuildKey } from "../../contracts/build.mjs";
 import { projectRoot, usingRealSandbox } from "./localnet.js";
 
@@ -77,27 +77,38 @@ function cached(name: string, source: string, inputs: string[], kind: "js" | "wa
   const key = `${kind}:${source}`;
   let build = builds.get(key);
   if (!build) {
-    build = buildCached(name, source, inputs, kind);
+    build = buildIntoCache({ name, source, inputs, kind });
     builds.set(key, build);
   }
   return build;
 }
 
-async function buildCached(
-  name: string,
-  source: string,
-  inputs: string[],
-  kind: "js" | "wasm",
-): Promise<string> {
+/**
+ * Builds one contract artifact into `cacheDir` (default build/test-contracts) unless it is there.
+ * Safe when several builds of the same or another artifact run at once, in one process or many.
+ */
+export async function buildIntoCache({
+  name,
+  source,
+  inputs,
+  kind,
+  cacheDir = join(projectRoot, "build", "test-contracts"),
+}: {
+  name: string;
+  source: string;
+  inputs: string[];
+  kind: "js" | "wasm";
+  cacheDir?: string;
+}): Promise<string> {
   const hash = createHash("sha256").update(sdkVersion());
   if (kind === "wasm") hash.update(wasmBuildKey());
   for (const file of inputs) hash.update(basename(file)).update(readFileSync(file));
-  const cacheDir = join(projectRoot, "build", "test-contracts");
   const finalPath = join(cacheDir, `${name}-${hash.digest("hex").slice(0, 16)}.${kind}`);
   if (existsSync(finalPath)) return finalPath;
-  // Build in a private folder and rename: another process may be building the same contract.
-  const workDir = join(cacheDir, `tmp-${process.pid}-${name}`);
-  mkdirSync(workDir, { recursive: true });
+  // Build in a folder of this build's own and rename: the JS and the WASM of one contract write the
+  // same <name>.js, and they (or another process's build of the same target) may run at once.
+  mkdirSync(cacheDir, { recursive: true });
+  const workDir = mkdtempSync(join(cacheDir, `tmp-${name}-${kind}-`));
   try {
     const built =
       kind === "wasm" ? await buildContractWasm(source, workDir) : await buildContract(source, workDir);
@@ -105,6 +116,6 @@ async function buildCached(
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
-  if (!existsSync(dirname(finalPath))) throw new Error(`build of ${name} produced nothing`);
+  if (!existsSync(finalPath)) throw new Error(`build of ${name} produced nothing`);
   return finalPath;
 }
