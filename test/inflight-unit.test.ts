@@ -1,8 +1,10 @@
 // The in-flight tracker every stopping component drains (proxy/src/inflight.ts): what it waits for,
 // that a deadline ends the wait without an error, and that a failed piece of work does not fail it.
+// And the deadline on a call that takes no signal (proxy/src/timeout.ts).
 import { setImmediate as tick } from "node:timers/promises";
 import test from "ava";
 import { InflightTracker, settledWithin } from "../proxy/src/inflight.js";
+import { withTimeout } from "../proxy/src/timeout.js";
 
 function deferred<T = void>() {
   let resolve!: (value: T) => void;
@@ -87,4 +89,17 @@ test("oneSettled resolves when any tracked work ends (at once when none is), nev
 test("settledWithin with nothing to wait for is true at once", async (t) => {
   t.true(await settledWithin([], 60_000));
   t.true(await settledWithin([undefined, Promise.resolve(1)], 60_000));
+});
+
+test("withTimeout: the work's answer or error when it comes first, the named timeout otherwise", async (t) => {
+  t.is(await withTimeout(Promise.resolve(5), 60_000, "late"), 5);
+  await t.throwsAsync(withTimeout(Promise.reject(new Error("refused")), 60_000, "late"), {
+    message: "refused",
+  });
+  const never = deferred();
+  const started = performance.now();
+  await t.throwsAsync(withTimeout(never.promise, 30, "RPC timed out after 30 ms"), {
+    message: "RPC timed out after 30 ms",
+  });
+  t.true(performance.now() - started >= 25);
 });

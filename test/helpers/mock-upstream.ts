@@ -8,6 +8,7 @@
 // their length fields (`n_predict`, `num_predict`, `max_new_tokens`) over max_tokens, and `n`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { generate, type ImageCost, promptTokensOf, tokens } from "./provider-billing.js";
 
 export type Fault =
@@ -78,8 +79,6 @@ export interface Usage {
   completion_tokens: number;
   total_tokens: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startMockUpstream(options: MockOptions = {}): Promise<MockUpstream> {
   const state = {

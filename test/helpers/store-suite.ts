@@ -1,5 +1,6 @@
 // The ConversationStore contract, as a reusable suite: every implementation (SQLite, NATS JetStream
 // KV) runs it with storeContract(test, makeStore).
+import { setTimeout as sleep } from "node:timers/promises";
 import type { TestFn } from "ava";
 import type { ConversationStore } from "../../proxy/src/store/types.js";
 
@@ -231,7 +232,7 @@ export function storeContract(
       t.true((await listed()).includes(cid));
       t.is(created.payout, undefined);
       const idle0 = created.active_at ?? created.created_at;
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
       const r1 = rid();
       await s.reserve({ conversation_id: cid, reservation_id: r1, amount: 10n, owner: "p1" });
       await s.settle(r1, 7n);
@@ -276,7 +277,7 @@ export function storeContract(
       t.is((await s.getConversation(other))!.payout?.attempts, 5);
 
       const signedBefore = (await s.getConversation(other))!.active_at ?? 0;
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
       await s.saveRefund(other, { refund_message: "{}", signature: "0x00" });
       t.true(
         ((await s.getConversation(other))!.active_at ?? 0) > signedBefore,

@@ -1,6 +1,7 @@
 // The real ChainClient: near-api-js 7.2 JsonRpcProvider.callFunction at finality final.
 import { JsonRpcProvider } from "near-api-js";
 import type { ConversationView } from "../../../wire/index.js";
+import { withTimeout } from "../timeout.js";
 import { type ChainClient, ChainUnavailableError } from "./types.js";
 
 export interface NearChainOptions {
@@ -40,6 +41,7 @@ export class NearChainClient implements ChainClient {
   }
 
   async #view(method: string, args: Record<string, unknown>): Promise<unknown> {
+    const ms = this.options.timeoutMs ?? 10_000;
     try {
       return await withTimeout(
         this.#provider.callFunction({
@@ -48,18 +50,11 @@ export class NearChainClient implements ChainClient {
           args,
           blockQuery: { finality: "final" },
         }),
-        this.options.timeoutMs ?? 10_000,
+        ms,
+        `RPC timed out after ${ms} ms`,
       );
     } catch (e) {
       throw new ChainUnavailableError(`${method} failed: ${(e as Error).message}`);
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`RPC timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -167,9 +167,9 @@ export class JobWorker {
       },
       Math.max(200, Math.floor(Math.min(cfg.ack_wait_ms, cfg.result_ttl_ms) / 3)),
     );
-    const timers: NodeJS.Timeout[] = [];
-    const after = <T>(ms: number, value: T) =>
-      new Promise<T>((resolve) => timers.push(setTimeout(() => resolve(value), ms)));
+    // The run's deadlines, cleared once it is held no longer (nothing waits on them then).
+    const timers = new AbortController();
+    const after = <T>(ms: number, value: T) => sleep(ms, value, { signal: timers.signal }).catch(() => value);
     try {
       const run: Promise<RunOutcome> = runChat(this.ctx, {
         conversationId: job.conversation_id,
@@ -195,7 +195,7 @@ export class JobWorker {
       m.ack();
     } finally {
       clearInterval(heartbeat);
-      for (const t of timers) clearTimeout(t);
+      timers.abort();
     }
   }
 

@@ -1,6 +1,7 @@
 // Retries (exponential backoff with jitter, Retry-After honoured) and provider fallback, all strictly
 // before the first byte reaches the client: once a 2xx answer is handed back nothing is replayed, so
 // a request is billed once, for the attempt that answered (T11).
+import { setTimeout as wait } from "node:timers/promises";
 import type { RetryConfig } from "../config.js";
 import { upstreamText } from "../relay/upstream-body.js";
 import { scrubKeyFormats } from "../secrets/index.js";
@@ -42,18 +43,9 @@ export class RoutingError extends Error {
   }
 }
 
+/** A backoff wait that shutdown cuts short (it resolves; the caller checks the signal). */
 const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const wake = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", wake);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", wake, { once: true });
-  });
+  wait(ms, undefined, signal ? { signal } : {}).catch(() => {});
 
 /** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unparsable. */
 export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {

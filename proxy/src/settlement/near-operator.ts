@@ -22,6 +22,7 @@ import {
   UnknownTransactionError,
 } from "near-api-js/rpc-errors";
 import type { SignedRefund } from "../../../wire/index.js";
+import { withTimeout } from "../timeout.js";
 import type { OperatorChain, PreparedTx, TxOutcome } from "./types.js";
 
 export interface NearOperatorOptions {
@@ -112,16 +113,8 @@ export class NearOperatorChain implements OperatorChain {
   }
 
   #timed<T>(promise: Promise<T>): Promise<T> {
-    return Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`NEAR RPC timed out after ${this.#options.timeoutMs} ms`)),
-          this.#options.timeoutMs,
-        );
-        promise.finally(() => clearTimeout(timer)).catch(() => {});
-      }),
-    ]);
+    const ms = this.#options.timeoutMs;
+    return withTimeout(promise, ms, `NEAR RPC timed out after ${ms} ms`);
   }
 }
 

@@ -32,7 +32,8 @@ export function pollUsage(fast = false): void {
   });
 }
 
-// Browsers have no node:timers/promises.
+// Browsers have no node:timers/promises and no promise-returning timer everywhere (scheduler.wait is
+// Chromium's alone): the one-line idiom over the standard setTimeout.
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
