@@ -288,16 +288,17 @@ test("T11 per-attempt timeout then fallback to the next provider: answered once,
   const hanging = await startMockUpstream();
   const mock = await startMockUpstream({ reply: "one two three four five" });
   hanging.faults.push({ hang: true }, { hang: true });
+  // Margins far apart, so that load cannot turn one case into the other: the primary never answers
+  // (any timeout ends it; 1 s keeps the test short), the fallback answers at once and has 30 s.
   const tp = await startTestProxy(mock.url, {
-    retry: {
-      max_retries: 1,
-      initial_delay_ms: 5,
-      max_delay_ms: 10,
-      timeout_ms: 150,
-      max_total_timeout_ms: 2000,
-    },
+    retry: { max_retries: 1, initial_delay_ms: 5, max_delay_ms: 10, timeout_ms: 30_000 },
     providers: [
-      { name: "primary", type: "openai-compatible", base_url: hanging.url },
+      {
+        name: "primary",
+        type: "openai-compatible",
+        base_url: hanging.url,
+        retry: { timeout_ms: 1000, max_total_timeout_ms: 30_000 },
+      },
       { name: "mock", type: "openai-compatible", base_url: mock.url },
     ],
     models: [
@@ -322,18 +323,44 @@ test("T11 per-attempt timeout then fallback to the next provider: answered once,
   }
 });
 
+test("T11 a provider's retry overrides only the keys it names; the rest come from the top-level retry", async (t) => {
+  const { parseConfig } = await import("../proxy/src/config.js");
+  const { routesFor } = await import("../proxy/src/relay/routes.js");
+  const config = parseConfig({
+    retry: { max_retries: 0, initial_delay_ms: 7 },
+    providers: [
+      {
+        name: "slow",
+        type: "openai-compatible",
+        base_url: "https://a.example/v1",
+        retry: { timeout_ms: 99 },
+      },
+    ],
+    models: [{ id: "m", input_price: "1", output_price: "1", providers: ["slow"] }],
+  });
+  t.deepEqual(config.providers[0]!.retry, { timeout_ms: 99 }, "no defaults of its own");
+  const ctx = { config, models: new Map([["m", { providers: ["slow"] }]]), upstreams: new Map() };
+  const [route] = routesFor(ctx as never, "m");
+  t.like(route!.retry, { max_retries: 0, initial_delay_ms: 7, timeout_ms: 99, max_total_timeout_ms: 60_000 });
+});
+
 test("T11 a non-streaming answer that stalls after its headers is aborted after timeout_ms: 502, nothing billed, nothing left reserved", async (t) => {
-  const { mock, tp, done } = await setup({}, { retry: { max_retries: 0, timeout_ms: 200 } });
+  // The mock's headers come at once and its body never: 3 s is far from both, even on a loaded machine
+  // (with 200 ms the headers themselves were sometimes late, and the client got the attempt's 504).
+  const { mock, tp, done } = await setup({}, { retry: { max_retries: 0, timeout_ms: 3000 } });
+  t.timeout(60_000, "without the idle timeout the request would hang");
   try {
     mock.faults.push({ stallBody: true });
     const secret = tp.open(10_000n);
-    const started = Date.now();
     const res = await chat(tp, secret, {});
     t.is(res.status, 502);
-    t.is(((await res.json()) as { error: { type: string } }).error.type, "upstream_error");
-    t.true(Date.now() - started < 3000, "ended by the idle timeout, not by the test's");
+    const { error } = (await res.json()) as { error: { type: string; message: string } };
+    t.is(error.type, "upstream_error");
+    t.regex(error.message, /not valid JSON/, "cut by the idle timeout after the headers");
     const b = await waitSettled(tp, secret);
     t.deepEqual([b.spent, b.reserved], ["0", "0"]);
+    const metrics = await (await tp.fetch("/metrics")).text();
+    t.regex(metrics, /aiproxy_upstream_errors_total\{provider="mock",reason="garbled_body"\} 1/);
   } finally {
     await done();
   }

@@ -17,16 +17,26 @@ const u128String = z
   .transform((v) => String(v))
   .refine((v) => /^(0|[1-9][0-9]*)$/.test(v), "must be a non-negative integer (token base units)");
 
-const retrySchema = z.strictObject({
-  max_retries: z.coerce.number().int().min(0).max(10).default(2),
-  initial_delay_ms: z.coerce.number().int().min(0).default(200),
-  max_delay_ms: z.coerce.number().int().min(0).default(5_000),
-  backoff_multiplier: z.coerce.number().min(1).default(2),
+const retryFields = {
+  max_retries: z.coerce.number().int().min(0).max(10),
+  initial_delay_ms: z.coerce.number().int().min(0),
+  max_delay_ms: z.coerce.number().int().min(0),
+  backoff_multiplier: z.coerce.number().min(1),
   /** Budget for all attempts of one provider until the first byte, Retry-After waits included. */
-  max_total_timeout_ms: z.coerce.number().int().min(1).default(60_000),
+  max_total_timeout_ms: z.coerce.number().int().min(1),
   /** Per attempt: time until the upstream's response headers arrive. */
-  timeout_ms: z.coerce.number().int().min(1).default(30_000),
+  timeout_ms: z.coerce.number().int().min(1),
+};
+const retrySchema = z.strictObject({
+  max_retries: retryFields.max_retries.default(2),
+  initial_delay_ms: retryFields.initial_delay_ms.default(200),
+  max_delay_ms: retryFields.max_delay_ms.default(5_000),
+  backoff_multiplier: retryFields.backoff_multiplier.default(2),
+  max_total_timeout_ms: retryFields.max_total_timeout_ms.default(60_000),
+  timeout_ms: retryFields.timeout_ms.default(30_000),
 });
+/** A provider's `retry`: only the keys it names replace the top-level ones (no defaults of its own). */
+const retryOverrideSchema = z.strictObject(retryFields).partial();
 export type RetryConfig = z.infer<typeof retrySchema>;
 
 const providerSchema = z.strictObject({
@@ -50,7 +60,7 @@ const providerSchema = z.strictObject({
   query: z.record(z.string(), z.string()).default({}),
   /** Non-secret extra headers. */
   headers: z.record(z.string(), z.string()).default({}),
-  retry: retrySchema.partial().optional(),
+  retry: retryOverrideSchema.optional(),
   /**
    * Request fields forwarded beyond the adapter's own list (e.g. vLLM's `top_k`, `min_p`). Length
    * knobs (`n_predict`, `max_new_tokens`, `num_predict`, ...) cannot be listed: they would beat the

@@ -61,8 +61,10 @@ export async function startTestProxy(
       max_retries: 2,
       initial_delay_ms: 10,
       max_delay_ms: 100,
-      timeout_ms: 2000,
-      max_total_timeout_ms: 10_000,
+      // The product's defaults: a mock that answers at once must never time out on a loaded machine;
+      // tests of timeouts set their own.
+      timeout_ms: 30_000,
+      max_total_timeout_ms: 60_000,
     },
     providers: [
       { name: "mock", type: "openai-compatible", base_url: upstreamUrl, api_key_env: "MOCK_UPSTREAM_KEY" },
