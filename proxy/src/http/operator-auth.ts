@@ -3,9 +3,9 @@
 // token configured the operator routes do not exist (404). Conversation secrets never pass: they
 // are the users' keys, the operator token is the operator's.
 import { createHash, timingSafeEqual } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { createMiddleware } from "hono/factory";
 import { errors } from "../errors.js";
+import { readSecretFile } from "../secret-file.js";
 
 export const OPERATOR_TOKEN_ENV = "AIPROXY_OPERATOR_TOKEN";
 const MIN_LENGTH = 24;
@@ -13,13 +13,7 @@ const MIN_LENGTH = 24;
 export function loadOperatorToken(env: NodeJS.ProcessEnv, file?: string): string | undefined {
   let token = env[OPERATOR_TOKEN_ENV]?.trim();
   if (!token && file) {
-    try {
-      token = readFileSync(file, "utf8").trim();
-    } catch (e) {
-      throw new Error(
-        `cannot read operator.token_file ${file}: ${(e as NodeJS.ErrnoException).code ?? "error"}`,
-      );
-    }
+    token = readSecretFile(file, "operator.token_file");
   }
   if (!token) return undefined;
   if (token.length < MIN_LENGTH || /\s/.test(token))

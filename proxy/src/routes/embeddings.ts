@@ -1,6 +1,6 @@
 // POST /v1/embeddings (metered by input tokens at the model's input_price) and the legacy
 // POST /v1/completions (forwarded where a provider serves it, else a 404 naming the alternatives).
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { z } from "zod";
 import type { ProxyContext } from "../context.js";
 import { ApiError, errors } from "../errors.js";
@@ -34,33 +34,36 @@ const completionsSchema = z.looseObject({
   max_tokens: z.number().int().positive().max(10_000_000).nullish(),
 });
 
-/** The model exists and every one of its providers serves this endpoint, or a 404 that says what does. */
-function requireEndpoint(
+/**
+ * The authenticated body, valid for `schema`, naming a model every one of whose providers serves
+ * this endpoint; else a 404 that says what does (`alternatives`).
+ */
+async function endpointRequest<T extends z.ZodType<{ model: string }>>(
+  c: Context,
   ctx: ProxyContext,
-  modelId: string,
-  endpoint: UpstreamEndpoint,
-  alternatives: string,
+  options: { schema: T; endpoint: UpstreamEndpoint; alternatives: string },
 ) {
+  const { conversationId, body } = await authedJson(c, ctx);
+  const request: z.infer<T> = parseBody(options.schema, body);
+  const modelId = request.model;
   if (!ctx.models.has(modelId)) throw errors.unknownModel(modelId);
-  if (!modelServes(ctx, modelId, endpoint))
+  if (!modelServes(ctx, modelId, options.endpoint))
     throw new ApiError(
       404,
-      `the model '${modelId}' is not served on /v1/${endpoint} by this proxy; ${alternatives}`,
+      `the model '${modelId}' is not served on /v1/${options.endpoint} by this proxy; ${options.alternatives}`,
       "endpoint_not_supported",
       "model",
     );
+  return { conversationId, body, request };
 }
 
 export function embeddingRoutes(app: Hono, ctx: ProxyContext): void {
   app.post("/v1/embeddings", async (c) => {
-    const { conversationId, body } = await authedJson(c, ctx);
-    const request = parseBody(embeddingsSchema, body);
-    requireEndpoint(
-      ctx,
-      request.model,
-      "embeddings",
-      "use a model whose provider serves embeddings (GET /v1/models)",
-    );
+    const { conversationId, body, request } = await endpointRequest(c, ctx, {
+      schema: embeddingsSchema,
+      endpoint: "embeddings",
+      alternatives: "use a model whose provider serves embeddings (GET /v1/models)",
+    });
     const prepared = await prepare(ctx, {
       conversationId,
       model: request.model,
@@ -81,14 +84,12 @@ export function embeddingRoutes(app: Hono, ctx: ProxyContext): void {
   });
 
   app.post("/v1/completions", async (c) => {
-    const { conversationId, body } = await authedJson(c, ctx);
-    const request = parseBody(completionsSchema, body);
-    requireEndpoint(
-      ctx,
-      request.model,
-      "completions",
-      "the legacy completions API is forwarded only to providers that declare it (apis: [completions]); use POST /v1/chat/completions or POST /v1/responses",
-    );
+    const { conversationId, body, request } = await endpointRequest(c, ctx, {
+      schema: completionsSchema,
+      endpoint: "completions",
+      alternatives:
+        "the legacy completions API is forwarded only to providers that declare it (apis: [completions]); use POST /v1/chat/completions or POST /v1/responses",
+    });
     const prompt =
       (Array.isArray(request.prompt) ? JSON.stringify(request.prompt) : request.prompt) +
       (request.suffix ?? "");

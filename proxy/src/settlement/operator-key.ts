@@ -3,6 +3,7 @@
 // logged, never returned, never in an error message (T13, T22): errors name the variable or the file.
 import { readFileSync } from "node:fs";
 import { KeyPair, type KeyPairString } from "near-api-js";
+import { readSecretFile } from "../secret-file.js";
 
 export const OPERATOR_KEY_ENV = "AIPROXY_OPERATOR_KEY";
 
@@ -31,7 +32,7 @@ export function loadOperatorKey(
   const fromEnv = env[OPERATOR_KEY_ENV]?.trim();
   const where = fromEnv ? OPERATOR_KEY_ENV : options.keyFile;
   let text = fromEnv;
-  if (!text && options.keyFile) text = readKeyFile(options.keyFile);
+  if (!text && options.keyFile) text = readSecretFile(options.keyFile, "the operator key file");
   if (!text) return undefined;
   let key: string | undefined = text;
   let accountId = options.accountId;
@@ -53,14 +54,4 @@ export function loadOperatorKey(
     throw new Error(`the operator key in ${where} is not a valid ed25519 secret key`);
   }
   return { accountId, key: key as KeyPairString };
-}
-
-function readKeyFile(path: string): string {
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch (e) {
-    throw new Error(
-      `cannot read the operator key file ${path}: ${(e as NodeJS.ErrnoException).code ?? "error"}`,
-    );
-  }
 }

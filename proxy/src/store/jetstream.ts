@@ -26,6 +26,7 @@ import type { KV, KvEntry, NatsConnection } from "nats";
 import { StorageType } from "nats";
 import type { SignedRefund } from "../../../wire/index.js";
 import { decideReserve, decideSettle } from "./ledger.js";
+import { type StoredLedger, stateOf } from "./stored-ledger.js";
 import {
   type ConversationState,
   type ConversationStore,
@@ -35,6 +36,7 @@ import {
   type NewConversation,
   type Payout,
   type Reservation,
+  type ReserveRequest,
   type ReserveResult,
   type Settlement,
   StoreContractError,
@@ -52,14 +54,8 @@ interface SettlementRecord {
   settled_at: number;
 }
 
-interface ConversationRecord {
+interface ConversationRecord extends StoredLedger {
   conversation_id: string;
-  receiver_id: string;
-  deposit: string;
-  spent: string;
-  reserved: string;
-  status: "open" | "closed";
-  created_at: number;
   open: Record<string, OpenRecord>;
   settling: Record<string, SettlementRecord>;
   refund?: SignedRefund;
@@ -101,20 +97,7 @@ function decodeKeyPart(part: string): string {
 }
 
 function toState(r: ConversationRecord): ConversationState {
-  return {
-    conversation_id: r.conversation_id,
-    receiver_id: r.receiver_id,
-    deposit: BigInt(r.deposit),
-    spent: BigInt(r.spent),
-    reserved: BigInt(r.reserved),
-    status: r.status,
-    created_at: r.created_at,
-    ...(r.escrow
-      ? { escrow: { created_at: BigInt(r.escrow.created_at), expires_at: BigInt(r.escrow.expires_at) } }
-      : {}),
-    ...(r.active_at !== undefined ? { active_at: r.active_at } : {}),
-    ...(r.payout ? { payout: r.payout } : {}),
-  };
+  return stateOf(r.conversation_id, r, r);
 }
 
 function toSettlement(reservationId: string, conversationId: string, s: SettlementRecord): Settlement {
@@ -270,12 +253,7 @@ export class JetStreamStore implements ConversationStore {
     return current ? toState(current.record) : undefined;
   }
 
-  async reserve(request: {
-    conversation_id: string;
-    reservation_id: string;
-    amount: bigint;
-    owner: string;
-  }): Promise<ReserveResult> {
+  async reserve(request: ReserveRequest): Promise<ReserveResult> {
     // The pointer first: if the process dies right after, it points at nothing and is harmless.
     await this.#kv.put(this.#pointerKey(request.reservation_id), encoder.encode(request.conversation_id));
     return this.#mutate<ReserveResult>(

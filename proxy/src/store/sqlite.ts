@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import type { SignedRefund } from "../../../wire/index.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
 import { decideReserve, decideSettle } from "./ledger.js";
+import { type StoredLedger, stateOf } from "./stored-ledger.js";
 import {
   type ConversationState,
   type ConversationStore,
@@ -18,19 +19,14 @@ import {
   type NewConversation,
   type Payout,
   type Reservation,
+  type ReserveRequest,
   type ReserveResult,
   type Settlement,
   StoreContractError,
 } from "./types.js";
 
-interface ConversationRow {
+interface ConversationRow extends StoredLedger {
   id: string;
-  receiver_id: string;
-  deposit: string;
-  spent: string;
-  reserved: string;
-  status: "open" | "closed";
-  created_at: number;
   refund_message: string | null;
   refund_signature: string | null;
   escrow_created_at: string | null;
@@ -88,20 +84,13 @@ const unsettledIndex =
   "CREATE INDEX IF NOT EXISTS conversations_unsettled ON conversations(id) WHERE payout_final = 0";
 
 function toState(row: ConversationRow): ConversationState {
-  return {
-    conversation_id: row.id,
-    receiver_id: row.receiver_id,
-    deposit: BigInt(row.deposit),
-    spent: BigInt(row.spent),
-    reserved: BigInt(row.reserved),
-    status: row.status,
-    created_at: row.created_at,
+  return stateOf(row.id, row, {
     ...(row.escrow_created_at && row.escrow_expires_at
-      ? { escrow: { created_at: BigInt(row.escrow_created_at), expires_at: BigInt(row.escrow_expires_at) } }
+      ? { escrow: { created_at: row.escrow_created_at, expires_at: row.escrow_expires_at } }
       : {}),
     ...(row.active_at !== null ? { active_at: row.active_at } : {}),
     ...(row.payout ? { payout: JSON.parse(row.payout) as Payout } : {}),
-  };
+  });
 }
 
 /** Ledgers created before escrow v2 lack the escrow columns, those before settlement its columns. */
@@ -175,12 +164,7 @@ export class SqliteStore implements ConversationStore {
   readonly #open = new Map<string, OpenReservation>();
   #dataVersion = -1;
   #checkedThisTurn = false;
-  readonly #reserveOp: (r: {
-    conversation_id: string;
-    reservation_id: string;
-    amount: bigint;
-    owner: string;
-  }) => ReserveResult;
+  readonly #reserveOp: (r: ReserveRequest) => ReserveResult;
   readonly #settleOp: (id: string, cost: bigint) => Settlement | undefined;
   /** Runs ledger ops in one IMMEDIATE transaction; the first op that throws rolls back all of them. */
   readonly #inTransaction: (ops: Array<() => unknown>) => unknown[];
@@ -366,12 +350,7 @@ export class SqliteStore implements ConversationStore {
     return this.#state(conversationId);
   }
 
-  async reserve(request: {
-    conversation_id: string;
-    reservation_id: string;
-    amount: bigint;
-    owner: string;
-  }): Promise<ReserveResult> {
+  async reserve(request: ReserveRequest): Promise<ReserveResult> {
     return this.#enqueue(() => this.#reserveOp(request));
   }
 

@@ -102,6 +102,9 @@ export interface Reservation {
   created_at: number;
 }
 
+/** What reserve() is asked to record (the store stamps created_at). */
+export type ReserveRequest = Omit<Reservation, "created_at">;
+
 export interface Settlement {
   reservation_id: string;
   conversation_id: string;
@@ -144,12 +147,7 @@ export interface ConversationStore {
   ensureConversation(init: NewConversation): Promise<ConversationState>;
   getConversation(conversationId: string): Promise<ConversationState | undefined>;
   /** Atomically: if open and spent + reserved + amount <= deposit, record the reservation. */
-  reserve(request: {
-    conversation_id: string;
-    reservation_id: string;
-    amount: bigint;
-    owner: string;
-  }): Promise<ReserveResult>;
+  reserve(request: ReserveRequest): Promise<ReserveResult>;
   /**
    * Atomically closes a reservation, moving min(cost, reserved + unreserved balance) to `spent` and
    * releasing the rest. Idempotent: settling a settled reservation returns the first settlement.
