@@ -117,6 +117,7 @@ const json = <T>(entry: KvEntry | null): T | undefined =>
 
 /** Opening a bucket that another process is creating at the same moment. */
 const CREATE_RACE = /subjects overlap|already in use|stream name already/i;
+const CREATE_RACE_BUDGET_MS = 15_000;
 
 export class JetStreamStore implements ConversationStore {
   readonly #kv: KV;
@@ -143,7 +144,10 @@ export class JetStreamStore implements ConversationStore {
     const js = options.nc.jetstream();
     const bucket = options.bucket ?? "aiproxy_ledger";
     let kv: KV | undefined;
-    // Two proxies starting together both try to create the bucket's stream; the loser binds to it.
+    // Two proxies starting together both try to create the bucket's stream; the loser binds to it
+    // once the winner's stream exists, which on a loaded server can take seconds: the wait is bounded
+    // by time, not by a count of short pauses (five of them, 300 ms in all, were not enough).
+    const deadline = Date.now() + CREATE_RACE_BUDGET_MS;
     for (let attempt = 0; !kv; attempt++) {
       try {
         kv = await js.views.kv(bucket, {
@@ -152,8 +156,8 @@ export class JetStreamStore implements ConversationStore {
           storage: StorageType.File,
         });
       } catch (e) {
-        if (attempt >= 5 || !CREATE_RACE.test((e as Error).message)) throw e;
-        await sleep(20 * (attempt + 1));
+        if (Date.now() > deadline || !CREATE_RACE.test((e as Error).message)) throw e;
+        await sleep(Math.min(250, 20 * (attempt + 1)));
       }
     }
     await claimBucket(kv, bucket, options.contractId);
