@@ -41,18 +41,34 @@ const firstEngine =
   process.env.LOCALNET_VM_SNAPSHOTS === "0" ? undefined : await SnapshotEngine.create(LIMITS);
 let firstEngineTaken = false;
 
+/**
+ * What the runtime did, counted: lets tests see that the module cache works without timing calls
+ * (speed itself is measured in bench/vm.bench.ts).
+ */
+export interface RuntimeStats {
+  /** JS calls served from a contract's snapshot (its module not evaluated again). */
+  snapshotCalls: number;
+  /** JS calls that evaluated the module in a fresh context. */
+  freshCalls: number;
+  /** Module evaluations: one per fresh call, one per snapshot built. */
+  modulesEvaluated: number;
+}
+
 export interface RuntimeOptions {
   /** Use the snapshot fast path (snapshot.ts). Default true; LOCALNET_VM_SNAPSHOTS=0 turns it off. */
   snapshots?: boolean;
 }
 
-export function createContractRuntime(): ContractRuntime {
+export function createContractRuntime(): ContractRuntime & { readonly stats: RuntimeStats } {
   return createContractRuntimeWithOptions({});
 }
 
 /** createContractRuntime with knobs for tests and benchmarks. */
-export function createContractRuntimeWithOptions(options: RuntimeOptions): ContractRuntime {
+export function createContractRuntimeWithOptions(
+  options: RuntimeOptions,
+): ContractRuntime & { readonly stats: RuntimeStats } {
   const wasm = new WasmRuntime();
+  const stats: RuntimeStats = { snapshotCalls: 0, freshCalls: 0, modulesEvaluated: 0 };
   let runtime: QuickJSRuntime | undefined;
   let calls = 0;
   const sources = new Map<string, string>();
@@ -102,8 +118,12 @@ export function createContractRuntimeWithOptions(options: RuntimeOptions): Contr
   const runSnapshot = (req: RunRequest, logic: VMLogic): VmFailure | undefined | "slow" => {
     const e = engine;
     if (!e || e.retired) return "slow";
-    const image = e.image(req.codeHash, () => sourceOf(req));
+    const image = e.image(req.codeHash, () => {
+      stats.modulesEvaluated++;
+      return sourceOf(req);
+    });
     if (!image) return "slow";
+    stats.snapshotCalls++;
     try {
       // Interpretation the fresh path would pay while evaluating the module.
       if (image.loadTicks > 0) logic.gas.burn(GAS_PER_INTERRUPT_TICK * BigInt(image.loadTicks));
@@ -119,6 +139,7 @@ export function createContractRuntimeWithOptions(options: RuntimeOptions): Contr
   };
 
   return {
+    stats,
     run(req: RunRequest): VMOutcome {
       if (isWasm(req.code)) return wasm.run(req);
       const logic = new VMLogic(req.context, req.storage);
@@ -135,6 +156,8 @@ export function createContractRuntimeWithOptions(options: RuntimeOptions): Contr
       } catch (e) {
         return outcome(logic, hostFailure(e instanceof HostError ? e : new InternalVmError(e)));
       }
+      stats.freshCalls++;
+      stats.modulesEvaluated++;
       const rt = getRuntime();
       const slot = new CallSlot();
       slot.begin(logic);
