@@ -80,7 +80,7 @@ export const storeJetStreamFields = {
   replicas: z.coerce.number().int().min(1).max(5).default(1),
 };
 
-/** Env/flag settings for the scale-out keys (same shape as config.ts's Setting). */
+/** Env/flag settings for the scale-out keys (same shape as settings.ts's Setting). */
 export const scaleOutSettings = [
   { path: "store.type", env: "AIPROXY_STORE", flag: "--store <type>", describe: "sqlite | jetstream" },
   {

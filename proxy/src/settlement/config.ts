@@ -68,7 +68,7 @@ export const operatorSchema = z.strictObject({
 });
 export type OperatorConfig = z.infer<typeof operatorSchema>;
 
-/** Env/flag settings (same shape as config.ts's Setting). */
+/** Env/flag settings (same shape as settings.ts's Setting). */
 export const settleSettings = [
   {
     path: "settle.enabled",
