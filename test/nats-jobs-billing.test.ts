@@ -128,7 +128,8 @@ test.serial(
     );
     const started = Date.now();
     t.is(await refund(submitter, secret), 10_000n, "the never-run job costs nothing");
-    t.true(Date.now() - started < REFUND_WAIT_MS / 2, "did not wait for refund_wait_ms");
+    // Waiting would take all of refund_wait_ms; anything shorter did not wait (half of it was too tight under load).
+    t.true(Date.now() - started < REFUND_WAIT_MS, "did not wait for refund_wait_ms");
     const { job: cancelled } = await view(submitter, secret, job.id);
     t.is(cancelled?.status, "failed");
     t.is(cancelled?.error?.code, "job_cancelled");

@@ -278,7 +278,7 @@ test.serial(
     const structured = llm.withStructuredOutput(Trip, { includeRaw: true });
     const started = Date.now();
     const { parsed, raw } = await structured.invoke("plan a trip to Paris");
-    t.true(Date.now() - started < 10_000, "no retry loop");
+    t.true(Date.now() - started < 60_000, "no retry loop"); // a loop would not end at all; 60 s allows a loaded machine
     t.is(typeof parsed.city, "string");
     t.is(parsed.days, 2);
     t.is(parsed.sunny, true);
