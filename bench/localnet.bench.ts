@@ -16,8 +16,8 @@ import {
   teraToGas,
 } from "near-api-js";
 import nearWorkspaces from "near-workspaces";
-import { builtContract, contractWasm } from "../test/helpers/contracts.js";
-import { useLocalnet } from "../test/helpers/localnet.js";
+import { builtContract, contractWasm } from "#test/helpers/contracts";
+import { useLocalnet } from "#test/helpers/localnet";
 
 const { Worker } = nearWorkspaces;
 const READY_TARGET_MS = 500;

@@ -2,14 +2,14 @@
 // o200k_base tokenizer), on the same long prompt in the same run, as a ratio. The proxy counts
 // exactly only when the byte bound does not fit a conversation's free balance; this shows why.
 // BENCH_PROMPT_KB (128) sets the prompt size, BENCH_ROUNDS (7) the rounds (median reported).
-import { OPENAI_OVERHEAD, promptTokensBound } from "../proxy/src/metering/bound.js";
-import { DEFAULT_AUDIO, GPT_4O_IMAGES } from "../proxy/src/metering/media.js";
+import { OPENAI_OVERHEAD, promptTokensBound } from "#internal/proxy/metering/bound";
+import { DEFAULT_AUDIO, GPT_4O_IMAGES } from "#internal/proxy/metering/media";
 import {
   bytesCounter,
   loadTokenizers,
   type TokenCounter,
   tokenCounter,
-} from "../proxy/src/metering/tokens.js";
+} from "#internal/proxy/metering/tokens";
 
 const kb = Number(process.env["BENCH_PROMPT_KB"] ?? 128);
 const rounds = Math.max(1, Number(process.env["BENCH_ROUNDS"] ?? 7));

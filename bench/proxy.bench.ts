@@ -44,11 +44,11 @@ import { Agent, request } from "node:http";
 import { type AddressInfo, createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { MemoryChainClient } from "../proxy/src/chain/memory.js";
-import { parseConfig } from "../proxy/src/config.js";
-import { createLogger } from "../proxy/src/logger.js";
-import { startProxy } from "../proxy/src/server.js";
-import { type MockUpstream, startMockUpstream } from "../test/helpers/mock-upstream.js";
+import { MemoryChainClient } from "#internal/proxy/chain/memory";
+import { parseConfig } from "#internal/proxy/config";
+import { createLogger } from "#internal/proxy/logger";
+import { startProxy } from "#internal/proxy/server";
+import { type MockUpstream, startMockUpstream } from "#test/helpers/mock-upstream";
 
 const env = process.env;
 const synchronous = (env["BENCH_SQLITE_SYNCHRONOUS"] ?? "normal") as "full" | "normal";

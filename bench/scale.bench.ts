@@ -10,9 +10,9 @@ import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { startMockUpstream } from "../test/helpers/mock-upstream.js";
-import { type ChildProxy, spawnProxy, startNatsServer } from "../test/helpers/nats-server.js";
-import { newSecret, UPSTREAM_KEY } from "../test/helpers/proxy.js";
+import { startMockUpstream } from "#test/helpers/mock-upstream";
+import { type ChildProxy, spawnProxy, startNatsServer } from "#test/helpers/nats-server";
+import { newSecret, UPSTREAM_KEY } from "#test/helpers/proxy";
 
 const seconds = Number(process.env["BENCH_SECONDS"] ?? 3);
 const concurrency = Number(process.env["BENCH_CONCURRENCY"] ?? 32);

@@ -2,12 +2,8 @@
 // near-sdk-js status contract (test/contracts/status.ts). Run: npx tsx bench/vm.bench.ts
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import {
-  type ContractRuntime,
-  createContractRuntimeWithOptions,
-  type VMContext,
-} from "../localnet/src/vm/index.js";
-import { builtContract } from "../test/helpers/contracts.js";
+import { type ContractRuntime, createContractRuntimeWithOptions, type VMContext } from "#localnet/vm";
+import { builtContract } from "#test/helpers/contracts";
 
 const code = readFileSync(await builtContract("status"));
 const enc = new TextEncoder();

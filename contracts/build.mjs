@@ -61,10 +61,15 @@ export async function bundleSizes(jsPath) {
 export async function buildContractWasm(source, outDir, { log } = {}) {
   const built = await buildContract(source, outDir);
   if (sdkToolchainInstalled()) {
+    // Not `near-sdk-js build`: its type check runs tsc with --moduleResolution node, which cannot
+    // resolve the contract's type-only `#wire` import (npm run typecheck checks the contract with
+    // contracts/tsconfig.json instead). Validate, then compile the bundle built above.
+    const opts = { cwd: projectRoot, maxBuffer: 16 * 1024 * 1024 };
+    await run(process.execPath, [sdkCli, "validateContract", relative(projectRoot, source)], opts);
     await run(
       process.execPath,
-      [sdkCli, "build", relative(projectRoot, source), relative(projectRoot, built.wasmTarget)],
-      { cwd: projectRoot, maxBuffer: 16 * 1024 * 1024 },
+      [sdkCli, "transpileJsAndBuildWasm", relative(projectRoot, built.wasmTarget)],
+      opts,
     );
   } else {
     await buildWasmFromBundle({ projectRoot, jsPath: built.jsPath, outPath: built.wasmTarget, log });

@@ -2,7 +2,7 @@
 // WASM_TEST_CONTRACTS), two at a time, so that no test waits minutes on clang inside ava's timeout.
 // Later runs find them in the caches (build/test-contracts, build/wasm-cache) and take a second.
 // Nothing to do with LOCALNET_CONTRACTS=js (localnet's fast mode deploys the JS bundles).
-import { contractWasm, deployedArtifact, tokenWasm, WASM_TEST_CONTRACTS } from "../test/helpers/contracts.js";
+import { contractWasm, deployedArtifact, tokenWasm, WASM_TEST_CONTRACTS } from "#test/helpers/contracts";
 
 if (deployedArtifact() === "wasm") {
   const names = [...WASM_TEST_CONTRACTS];

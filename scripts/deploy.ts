@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { Command } from "commander";
 import { getAddress } from "ethers";
 import { Account, JsonRpcProvider, type KeyPairString, nearToYocto } from "near-api-js";
-import { buildWeb4Bundle, describeBundle } from "../web4/bundle.js";
+import { buildWeb4Bundle, describeBundle } from "#web4/bundle";
 import { deployToken, ensureSubAccount } from "./lib/deploy.js";
 import { DEFAULT_RPC, loadKey } from "./lib/near-credentials.js";
 

@@ -4,8 +4,7 @@
 // settlement lease like a proxy's worker, so it refuses to run beside a proxy that settles; for cron
 // use set settle.enabled: false on the proxies. --dry-run decides and prints without acting.
 import { Command } from "commander";
-import { flagKey, loadConfig, settings } from "../proxy/src/config.js";
-import { SettleOnceError, settleOnce } from "../proxy/src/settlement/standalone.js";
+import { flagKey, loadConfig, SettleOnceError, settings, settleOnce } from "#proxy";
 import { asCliError, CliError, run } from "./lib/cli.js";
 import { describePass, failures } from "./lib/settle/report.js";
 

@@ -9,10 +9,10 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Wallet } from "ethers";
 import { Account, JsonRpcProvider, type KeyPairString, nearToYocto } from "near-api-js";
-import { buildContract, buildContractWasm } from "../contracts/build.mjs";
-import { startLocalnet } from "../localnet/src/index.js";
-import { loadConfig, startProxy } from "../proxy/src/index.js";
-import { buildWeb4Bundle, describeBundle } from "../web4/bundle.js";
+import { buildContract, buildContractWasm } from "#contracts/build";
+import { startLocalnet } from "#localnet";
+import { loadConfig, startProxy } from "#proxy";
+import { buildWeb4Bundle, describeBundle } from "#web4/bundle";
 import { deployToken, ensureSubAccount } from "./lib/deploy.js";
 
 const root = join(import.meta.dirname, "..");

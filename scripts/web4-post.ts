@@ -8,8 +8,8 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Account, JsonRpcProvider } from "near-api-js";
-import { type AssetSet, type BundleNetwork, buildWeb4Bundle, describeBundle } from "../web4/bundle.js";
-import { NEAR_DECIMALS, parseAmount } from "../web4/src/amount.js";
+import { NEAR_DECIMALS, parseAmount } from "#web4/amount";
+import { type AssetSet, type BundleNetwork, buildWeb4Bundle, describeBundle } from "#web4/bundle";
 import { DEFAULT_RPC, loadKey } from "./lib/near-credentials.js";
 
 export interface ChunkAsset {

@@ -1,8 +1,8 @@
 // The 0G upstream adapter against the local 0G network (real contracts, local provider, real SDK).
 import test from "ava";
 import { parseEther } from "ethers";
-import { createZeroGUpstream, type ZeroGUpstream } from "../proxy/src/upstreams/0g/index.js";
-import { UpstreamError } from "../proxy/src/upstreams/types.js";
+import { createZeroGUpstream, type ZeroGUpstream } from "#internal/proxy/upstreams/0g/index";
+import { UpstreamError } from "#internal/proxy/upstreams/types";
 import {
   type Local0g,
   ledgerOf as ledgerOfWallet,

@@ -10,10 +10,10 @@
 import test from "ava";
 import { parseEther } from "ethers";
 import OpenAI, { APIError } from "openai";
-import { parseConfig } from "../proxy/src/config.js";
-import { createLogger } from "../proxy/src/logger.js";
-import { type RunningProxy, startProxy } from "../proxy/src/server.js";
-import type { ZeroGUpstream } from "../proxy/src/upstreams/0g/index.js";
+import { parseConfig } from "#internal/proxy/config";
+import { createLogger } from "#internal/proxy/logger";
+import { type RunningProxy, startProxy } from "#internal/proxy/server";
+import type { ZeroGUpstream } from "#internal/proxy/upstreams/0g/index";
 import { type NearConversation, type NearStack, startNearStack } from "./helpers/near-stack.js";
 import { depositToLedger, type Local0g, ledgerOf, startLocal0g, subAccountOf } from "./helpers/zerog.js";
 

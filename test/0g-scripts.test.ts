@@ -1,7 +1,7 @@
 // Every `npm run 0g:<verb>` script against the local 0G chain, balances checked to the wei.
 import test from "ava";
 import { Contract, parseEther, type TransactionReceipt } from "ethers";
-import { InferenceServing, LedgerManager } from "../scripts/0g/lib/contracts.js";
+import { InferenceServing, LedgerManager } from "#internal/scripts/0g/lib/contracts";
 import { type Local0g, runScript, startLocal0g } from "./helpers/zerog.js";
 
 let zg: Local0g;

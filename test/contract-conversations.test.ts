@@ -2,12 +2,8 @@
 // and every way a refund can be wrong.
 import anyTest, { type TestFn } from "ava";
 import { Signature, type Wallet } from "ethers";
-import {
-  type ConversationView,
-  encodeRefundMessage,
-  refundSignerAddress,
-  signRefund,
-} from "../wire/index.js";
+import { type ConversationView, encodeRefundMessage } from "#wire";
+import { refundSignerAddress, signRefund } from "#wire/crypto";
 import {
   balanceOf,
   conversationId,

@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import anyTest, { type TestFn } from "ava";
 import { Account, JsonRpcProvider, type KeyPairString } from "near-api-js";
 import type { NearAccount } from "near-workspaces";
-import { codeHash, deployToken as deployWithScripts } from "../scripts/lib/deploy.js";
-import { signRefund } from "../wire/index.js";
+import { codeHash, deployToken as deployWithScripts } from "#internal/scripts/lib/deploy";
+import { signRefund } from "#wire/crypto";
 import {
   balanceOf,
   deployAndInit,

@@ -3,7 +3,8 @@
 import { readFileSync } from "node:fs";
 import anyTest, { type TestFn } from "ava";
 import type { Wallet } from "ethers";
-import { type ConversationPage, type ConversationView, signRefund } from "../wire/index.js";
+import type { ConversationPage, ConversationView } from "#wire";
+import { signRefund } from "#wire/crypto";
 import {
   balanceOf,
   conversationId,

@@ -6,8 +6,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import anyTest, { type TestFn } from "ava";
 import type { NearAccount, TransactionResult } from "near-workspaces";
-import { CALL_GAS, REFUND_GAS } from "../web4/src/contract.js";
-import { signRefund } from "../wire/index.js";
+import { CALL_GAS, REFUND_GAS } from "#internal/web4/contract";
+import { signRefund } from "#wire/crypto";
 import { deployedArtifact } from "./helpers/contracts.js";
 import { projectRoot } from "./helpers/localnet.js";
 import {

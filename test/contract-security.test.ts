@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import anyTest, { type ExecutionContext, type TestFn } from "ava";
 
 import type { Wallet } from "ethers";
-import { signRefund } from "../wire/index.js";
+import { signRefund } from "#wire/crypto";
 import {
   balanceOf,
   conversationId,

@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import anyTest, { type TestFn } from "ava";
 import type { KeyPairString } from "near-api-js";
 import type { NearAccount, TransactionResult } from "near-workspaces";
-import { withdrawNear } from "../scripts/withdraw-near.js";
+import { withdrawNear } from "#internal/scripts/withdraw-near";
 import { projectRoot } from "./helpers/localnet.js";
 import {
   balanceOf,

@@ -12,10 +12,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import anyTest, { type TestFn } from "ava";
 import { Wallet } from "ethers";
-import { parseConfig } from "../proxy/src/config.js";
-import { createLogger } from "../proxy/src/logger.js";
-import { type RunningProxy, startProxy } from "../proxy/src/server.js";
-import { type ConversationPage, conversationIdOf } from "../wire/index.js";
+import { parseConfig } from "#internal/proxy/config";
+import { createLogger } from "#internal/proxy/logger";
+import { type RunningProxy, startProxy } from "#internal/proxy/server";
+import type { ConversationPage } from "#wire";
+import { conversationIdOf } from "#wire/crypto";
 import { tokenJs } from "./helpers/contracts.js";
 import { projectRoot } from "./helpers/localnet.js";
 import {

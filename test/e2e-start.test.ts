@@ -13,8 +13,8 @@ import { join } from "node:path";
 import test from "ava";
 import { JsonRpcProvider } from "near-api-js";
 import type { Page } from "playwright-core";
-import { formatAmount } from "../web4/src/amount.js";
-import type { ConversationView } from "../wire/index.js";
+import { formatAmount } from "#web4/amount";
+import type { ConversationView } from "#wire";
 import { artifactPath, type LaunchedBrowser, launchChromium, requireChromium } from "./helpers/browser.js";
 import { freeStackPorts, type Stack, type StackPorts, startStack, stopAllStacks } from "./helpers/stack.js";
 

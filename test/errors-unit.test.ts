@@ -1,8 +1,8 @@
 // The one conversion from anything thrown to what a client sees (proxy/src/errors.ts errorReply),
 // and NATS's header names over it (nats/framing.ts): internals never leave, Retry-After does.
 import test from "ava";
-import { ApiError, errorReply, errors } from "../proxy/src/errors.js";
-import { natsErrorReply } from "../proxy/src/nats/framing.js";
+import { ApiError, errorReply, errors } from "#internal/proxy/errors";
+import { natsErrorReply } from "#internal/proxy/nats/framing";
 
 test("an ApiError is answered as it is: status, OpenAI body, its headers", (t) => {
   const reply = errorReply(errors.rateLimited(2.5));

@@ -3,8 +3,8 @@
 // And the deadline on a call that takes no signal (proxy/src/timeout.ts).
 import { setImmediate as tick } from "node:timers/promises";
 import test from "ava";
-import { InflightTracker, settledWithin } from "../proxy/src/inflight.js";
-import { withTimeout } from "../proxy/src/timeout.js";
+import { InflightTracker, settledWithin } from "#internal/proxy/inflight";
+import { withTimeout } from "#internal/proxy/timeout";
 
 function deferred<T = void>() {
   let resolve!: (value: T) => void;

@@ -8,8 +8,8 @@ import {
   graceMs,
   runCost,
   unrunCost,
-} from "../proxy/src/jobs/billing.js";
-import type { JobRecord, JobStatus } from "../proxy/src/jobs/types.js";
+} from "#internal/proxy/jobs/billing";
+import type { JobRecord, JobStatus } from "#internal/proxy/jobs/types";
 
 const record = (status: JobStatus, extra: Partial<JobRecord> = {}): JobRecord => ({
   id: "job_0123456789abcdef0123456789abcdef",

@@ -4,7 +4,7 @@
 // owner's token set shared one index key). The same suite runs on the JS bundle and on the WASM.
 import { readFileSync } from "node:fs";
 import test from "ava";
-import { createContractRuntime, type VMOutcome } from "../localnet/src/vm/index.js";
+import { createContractRuntime, type VMOutcome } from "#localnet/vm";
 import { builtContract, contractWasm } from "./helpers/contracts.js";
 import { DeployedContract, returnedJson as json } from "./helpers/vm-harness.js";
 

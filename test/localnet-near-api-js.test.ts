@@ -22,7 +22,7 @@ import {
   InvalidNonceError,
   InvalidSignatureError,
 } from "near-api-js/rpc-errors";
-import { type Localnet, startLocalnet } from "../localnet/src/index.js";
+import { type Localnet, startLocalnet } from "#localnet";
 import { builtContract } from "./helpers/contracts.js";
 
 let node: Localnet;

@@ -5,7 +5,7 @@ import {
   createContractRuntimeWithOptions,
   type VMContext,
   type VMOutcome,
-} from "../localnet/src/vm/index.js";
+} from "#localnet/vm";
 import { builtContract } from "./helpers/contracts.js";
 import { DeployedContract, TGAS } from "./helpers/vm-harness.js";
 

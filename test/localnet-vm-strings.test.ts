@@ -4,8 +4,8 @@
 // Each case runs on the snapshot path, on the fresh-context path and on the contract's WASM.
 import { readFileSync } from "node:fs";
 import test from "ava";
-import { createContractRuntime, createContractRuntimeWithOptions } from "../localnet/src/vm/index.js";
-import { fromCString, strncpy, toCString, toRawLatin1 } from "../localnet/src/vm/quickjs-strings.js";
+import { fromCString, strncpy, toCString, toRawLatin1 } from "#internal/localnet/vm/quickjs-strings";
+import { createContractRuntime, createContractRuntimeWithOptions } from "#localnet/vm";
 import { contractWasm } from "./helpers/contracts.js";
 import { DeployedContract, executionError, returnedJson as json } from "./helpers/vm-harness.js";
 

@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import test from "ava";
 import { getBytes, SigningKey, Wallet } from "ethers";
-import { createContractRuntime, type PromiseResult } from "../localnet/src/vm/index.js";
+import { createContractRuntime, type PromiseResult } from "#localnet/vm";
 import { DeployedContract, executionError, returnedJson as json, NEAR, TGAS } from "./helpers/vm-harness.js";
 
 const runtime = createContractRuntime();

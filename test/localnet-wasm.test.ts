@@ -4,7 +4,7 @@ import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import { ripemd160 } from "@noble/hashes/legacy.js";
 import { keccak_256, keccak_512 } from "@noble/hashes/sha3.js";
 import test from "ava";
-import { createContractRuntime, type VMOutcome } from "../localnet/src/vm/index.js";
+import { createContractRuntime, type VMOutcome } from "#localnet/vm";
 import { DeployedContract, NEAR, TGAS } from "./helpers/vm-harness.js";
 import { imports, wat, watContract } from "./helpers/wat.js";
 

@@ -3,8 +3,8 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import test from "ava";
 import { Account, JsonRpcProvider, KeyPair, nearToYocto } from "near-api-js";
-import { buildContract } from "../contracts/build.mjs";
-import { startLocalnet } from "../localnet/src/index.js";
+import { buildContract } from "#contracts/build";
+import { startLocalnet } from "#localnet";
 import { projectRoot } from "./helpers/localnet.js";
 
 test("web4_get answers become HTTP responses", async (t) => {

@@ -1,7 +1,7 @@
 // Pure pieces of metering and scrubbing, without a proxy: the secret scrubber, the request-field
 // allowlist, the no-usage output count, the prompt bound and when the quote reaches for the tokenizer.
 import test from "ava";
-import { REDACTED, Scrubber, scrubKeyFormats } from "../proxy/src/secrets/index.js";
+import { REDACTED, Scrubber, scrubKeyFormats } from "#internal/proxy/secrets/index";
 
 test("scrubber: by value in any text, a value split across stream chunks is still caught", (t) => {
   const s = new Scrubber(["0123456789abcdef0123456789abcdef", "short", undefined, "sk-live-zzzzzzzzzz"]);
@@ -31,10 +31,10 @@ test("scrubber: key formats in error and log text, not in answers", (t) => {
 
 test("bound: bytes and o200k bounds are never below a provider's count, whatever the script", async (t) => {
   const { promptTokensBound, OPENAI_OVERHEAD, TEMPLATE_OVERHEAD } = await import(
-    "../proxy/src/metering/bound.js"
+    "#internal/proxy/metering/bound"
   );
-  const { GPT_4O_IMAGES, DEFAULT_AUDIO } = await import("../proxy/src/metering/media.js");
-  const { bytesCounter, loadTokenizers, tokenCounter } = await import("../proxy/src/metering/tokens.js");
+  const { GPT_4O_IMAGES, DEFAULT_AUDIO } = await import("#internal/proxy/metering/media");
+  const { bytesCounter, loadTokenizers, tokenCounter } = await import("#internal/proxy/metering/tokens");
   const { promptTokensOf } = await import("./helpers/provider-billing.js");
   await loadTokenizers(["o200k_base"]);
   const o200k = tokenCounter("o200k_base");
@@ -69,7 +69,7 @@ test("bound: bytes and o200k bounds are never below a provider's count, whatever
 
 test("fields: billing knobs are refused, the allowlist is the intersection of a model's providers", async (t) => {
   const { allowedFields, forwardedFields, OPENAI_CHAT_FIELDS } = await import(
-    "../proxy/src/metering/fields.js"
+    "#internal/proxy/metering/fields"
   );
   const allowed = allowedFields([[...OPENAI_CHAT_FIELDS, "top_k"], OPENAI_CHAT_FIELDS]);
   t.false(allowed.has("top_k"), "a fallback provider that does not take it removes it");
@@ -84,8 +84,8 @@ test("fields: billing knobs are refused, the allowlist is the intersection of a 
 });
 
 test("output: every delta string counts (reasoning, refusal, tool and function arguments, audio), never fewer than the deltas", async (t) => {
-  const { ProducedOutput, producedTokens } = await import("../proxy/src/metering/output.js");
-  const { bytesCounter } = await import("../proxy/src/metering/tokens.js");
+  const { ProducedOutput, producedTokens } = await import("#internal/proxy/metering/output");
+  const { bytesCounter } = await import("#internal/proxy/metering/tokens");
   const p = new ProducedOutput();
   p.add({ choices: [{ index: 0, delta: { role: "assistant", reasoning_content: "abc" } }] });
   p.add({ choices: [{ index: 0, delta: { refusal: "no" } }] });
@@ -106,10 +106,10 @@ test("output: every delta string counts (reasoning, refusal, tool and function a
 });
 
 test("quote: the tokenizer stays off the common path; it counts only when the byte bound does not fit the free balance", async (t) => {
-  const { quote, meteringOf } = await import("../proxy/src/metering/reservation.js");
-  const { priceOf } = await import("../proxy/src/metering/prices.js");
-  const { loadTokenizers } = await import("../proxy/src/metering/tokens.js");
-  const { parseConfig } = await import("../proxy/src/config.js");
+  const { quote, meteringOf } = await import("#internal/proxy/metering/reservation");
+  const { priceOf } = await import("#internal/proxy/metering/prices");
+  const { loadTokenizers } = await import("#internal/proxy/metering/tokens");
+  const { parseConfig } = await import("#internal/proxy/config");
   await loadTokenizers(["o200k_base"]);
   const [model] = parseConfig({
     models: [{ id: "gpt-4o", input_price: "1000000", output_price: "1000000", providers: ["local"] }],

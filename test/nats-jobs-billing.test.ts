@@ -4,9 +4,9 @@
 // any worker took it is released at 0, and a job that outlives jobs.timeout_ms is billed the upstream's
 // usage (not 0) once its run settles. The tests share one job queue, so they run in order.
 import test from "ava";
-import { conversationIdFromSecret } from "../proxy/src/auth.js";
-import { JOB_RESERVATION_OWNER } from "../proxy/src/jobs/service.js";
-import type { JobView } from "../proxy/src/jobs/types.js";
+import { conversationIdFromSecret } from "#internal/proxy/auth";
+import { JOB_RESERVATION_OWNER } from "#internal/proxy/jobs/service";
+import type { JobView } from "#internal/proxy/jobs/types";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { type NatsServer, startNatsServer } from "./helpers/nats-server.js";
 import { billFor } from "./helpers/provider-billing.js";
@@ -218,7 +218,7 @@ test.serial(
 );
 
 test("jobs config: result_ttl_ms must outlive ack_wait_ms (a redelivered job must still find its record)", async (t) => {
-  const { parseConfig, ConfigError } = await import("../proxy/src/config.js");
+  const { parseConfig, ConfigError } = await import("#internal/proxy/config");
   const err = t.throws(() => parseConfig({ jobs: { result_ttl_ms: 10_000, ack_wait_ms: 30_000 } }), {
     instanceOf: ConfigError,
   });

@@ -3,8 +3,8 @@
 // reservation at submit, and expiry -> 404 in OpenAI's error shape.
 import test from "ava";
 import { connect, type NatsConnection } from "nats";
-import { getJob, JobApiError, runJob, submitJob, waitForJob } from "../proxy/src/jobs/client.js";
-import { natsRequest } from "../proxy/src/nats/client.js";
+import { getJob, JobApiError, runJob, submitJob, waitForJob } from "#internal/proxy/jobs/client";
+import { natsRequest } from "#internal/proxy/nats/client";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { type NatsServer, startNatsServer } from "./helpers/nats-server.js";
 import { billFor } from "./helpers/provider-billing.js";
@@ -55,7 +55,7 @@ test("jobs: POST /v1/jobs returns a job id at once; polling returns the completi
   t.is(b.spent, BILL.toString());
   t.is(b.reserved, "0");
   const settled = await tp.proxy.context.store.settlements(
-    (await import("../proxy/src/auth.js")).conversationIdFromSecret(secret),
+    (await import("#internal/proxy/auth")).conversationIdFromSecret(secret),
   );
   t.deepEqual(
     settled.map((s) => [s.reservation_id, s.charged]),

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
 import { connect, type NatsConnection, nkeyAuthenticator } from "nats";
-import { natsChat, natsRequest } from "../proxy/src/nats/client.js";
+import { natsChat, natsRequest } from "#internal/proxy/nats/client";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { makeNkeyUser, type NatsServer, type NkeyUser, startNatsServer } from "./helpers/nats-server.js";
 import { startTestProxy, type TestProxy } from "./helpers/proxy.js";
@@ -132,7 +132,7 @@ test.serial(
     const secret = tp.open(10_000n);
     try {
       t.is((await natsChat(attacker, secret, ask)).status, 200);
-      const { conversationIdFromSecret } = await import("../proxy/src/auth.js");
+      const { conversationIdFromSecret } = await import("#internal/proxy/auth");
       const cid = conversationIdFromSecret(secret);
       const before = await tp.proxy.context.store.getConversation(cid);
       t.true(before!.spent > 0n);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
 import { connect, type NatsConnection, nkeyAuthenticator } from "nats";
-import { natsChat, natsChatStream, natsRequest } from "../proxy/src/nats/client.js";
+import { natsChat, natsChatStream, natsRequest } from "#internal/proxy/nats/client";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { makeNkeyUser, type NatsServer, type NkeyUser, startNatsServer } from "./helpers/nats-server.js";
 import { billFor } from "./helpers/provider-billing.js";

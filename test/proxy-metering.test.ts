@@ -3,7 +3,7 @@
 // tool costs; helpers/provider-billing.ts), and checks that every settlement charged the provider's
 // full bill and that no bill exceeded its reservation (no overage).
 import test from "ava";
-import type { ProxyConfigInput } from "../proxy/src/config.js";
+import type { ProxyConfigInput } from "#internal/proxy/config";
 import { type MockOptions, type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { pngDataUrl } from "./helpers/provider-billing.js";
 import { startTestProxy, type TestProxy } from "./helpers/proxy.js";
@@ -45,7 +45,7 @@ async function assertBounded(
   mock: MockUpstream,
   secret: string,
 ) {
-  const { conversationIdFromSecret } = await import("../proxy/src/auth.js");
+  const { conversationIdFromSecret } = await import("#internal/proxy/auth");
   const id = conversationIdFromSecret(secret);
   for (
     let i = 0;
@@ -78,7 +78,7 @@ test("T18 a stream without usage bills every delta: 400 reasoning tokens are not
     });
     t.is(res.status, 200);
     t.regex(await res.text(), /reasoning_content/);
-    const { conversationIdFromSecret } = await import("../proxy/src/auth.js");
+    const { conversationIdFromSecret } = await import("#internal/proxy/auth");
     const [s] = await tp.proxy.context.store.settlements(conversationIdFromSecret(secret));
     t.true(
       s!.charged >= billOf(mock.billed[0]!),
@@ -145,7 +145,7 @@ test("fields: unknown fields are refused by default, forwarded when a provider l
 });
 
 test("fields: a length knob in providers[].extra_fields is a config error", async (t) => {
-  const { parseConfig, ConfigError } = await import("../proxy/src/config.js");
+  const { parseConfig, ConfigError } = await import("#internal/proxy/config");
   const err = t.throws(
     () =>
       parseConfig({
@@ -261,7 +261,7 @@ test("T18 20 concurrent image requests on 10,000 units: no request bills beyond 
     t.true(results.some((r) => r.status === 200));
     await assertBounded(t, tp, mock, secret);
     const b = await tp.proxy.context.store.getConversation(
-      (await import("../proxy/src/auth.js")).conversationIdFromSecret(secret),
+      (await import("#internal/proxy/auth")).conversationIdFromSecret(secret),
     );
     t.true(b!.spent <= 10_000n);
   });
@@ -343,7 +343,7 @@ test("overage: usage above the reservation (images priced too low in the config)
     t.is(second.status, 200);
     answerIds.push(/"id":"([^"]+)"/.exec(await second.text())![1]!);
 
-    const { conversationIdFromSecret } = await import("../proxy/src/auth.js");
+    const { conversationIdFromSecret } = await import("#internal/proxy/auth");
     const id = conversationIdFromSecret(secret);
     const [s1, s2] = await tp.proxy.context.store.settlements(id);
     const [bill1, bill2] = mock.billed.map(billOf);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
 import Database from "better-sqlite3";
-import { SqliteStore } from "../proxy/src/store/sqlite.js";
+import { SqliteStore } from "#internal/proxy/store/sqlite";
 import { storeContract } from "./helpers/store-suite.js";
 
 const dir = mkdtempSync(join(tmpdir(), "aiproxy-store-"));

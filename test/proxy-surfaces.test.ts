@@ -13,9 +13,9 @@ import test from "ava";
 import { build } from "esbuild";
 import OpenAI from "openai";
 import { z } from "zod";
-import { parseConfig } from "../proxy/src/config.js";
-import { createLogger } from "../proxy/src/logger.js";
-import { type RunningProxy, startProxy } from "../proxy/src/server.js";
+import { parseConfig } from "#internal/proxy/config";
+import { createLogger } from "#internal/proxy/logger";
+import { type RunningProxy, startProxy } from "#internal/proxy/server";
 import { launchChromium, requireChromium } from "./helpers/browser.js";
 import { type NearConversation, type NearStack, startNearStack } from "./helpers/near-stack.js";
 

@@ -2,9 +2,9 @@
 import test from "ava";
 import { verifyMessage } from "ethers";
 import OpenAI from "openai";
-import { conversationIdFromSecret } from "../proxy/src/auth.js";
-import { servingEnded } from "../proxy/src/relay/admission.js";
-import { refundSignerAddress } from "../wire/index.js";
+import { conversationIdFromSecret } from "#internal/proxy/auth";
+import { servingEnded } from "#internal/proxy/relay/admission";
+import { refundSignerAddress } from "#wire/crypto";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { balance, newSecret, startTestProxy, type TestProxy, UPSTREAM_KEY } from "./helpers/proxy.js";
 
@@ -324,8 +324,8 @@ test("T11 per-attempt timeout then fallback to the next provider: answered once,
 });
 
 test("T11 a provider's retry overrides only the keys it names; the rest come from the top-level retry", async (t) => {
-  const { parseConfig } = await import("../proxy/src/config.js");
-  const { routesFor } = await import("../proxy/src/relay/routes.js");
+  const { parseConfig } = await import("#internal/proxy/config");
+  const { routesFor } = await import("#internal/proxy/relay/routes");
   const config = parseConfig({
     retry: { max_retries: 0, initial_delay_ms: 7 },
     providers: [
@@ -521,7 +521,7 @@ test("T12 chain unavailable: 503 in OpenAI shape, not a 500 and not a 404", asyn
   const { tp, done } = await setup();
   try {
     tp.chain.viewConversation = async () => {
-      const { ChainUnavailableError } = await import("../proxy/src/chain/types.js");
+      const { ChainUnavailableError } = await import("#internal/proxy/chain/types");
       throw new ChainUnavailableError("connection refused");
     };
     const res = await chat(tp, newSecret(), {});
@@ -605,7 +605,7 @@ test("T13 CORS: not * by default in production; configured origins only; * in de
 });
 
 test("T13 a secret pasted into the YAML config is rejected, and the error does not echo it", async (t) => {
-  const { parseConfig, ConfigError } = await import("../proxy/src/config.js");
+  const { parseConfig, ConfigError } = await import("#internal/proxy/config");
   const err = t.throws(
     () =>
       parseConfig({

@@ -1,11 +1,11 @@
 // The Responses API <-> chat completions translation (pure modules), and the demo model's output
 // formats. End to end with the real clients: test/proxy-surfaces.test.ts.
 import test from "ava";
-import { ResponsesEventWriter } from "../proxy/src/responses/events.js";
-import { inputMessages, parseResponsesRequest, toChatBody } from "../proxy/src/responses/request.js";
-import { fromChatCompletion } from "../proxy/src/responses/response.js";
-import { assistantMessage, ResponseStore } from "../proxy/src/responses/store.js";
-import { valueForSchema } from "../proxy/src/upstreams/local/schema-value.js";
+import { ResponsesEventWriter } from "#internal/proxy/responses/events";
+import { inputMessages, parseResponsesRequest, toChatBody } from "#internal/proxy/responses/request";
+import { fromChatCompletion } from "#internal/proxy/responses/response";
+import { assistantMessage, ResponseStore } from "#internal/proxy/responses/store";
+import { valueForSchema } from "#internal/proxy/upstreams/local/schema-value";
 
 const frame = {
   id: "resp_1",

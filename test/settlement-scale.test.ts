@@ -11,7 +11,7 @@ import { JsonRpcProvider } from "near-api-js";
 import type { NearAccount } from "near-workspaces";
 import OpenAI from "openai";
 import { stringify } from "yaml";
-import type { ConversationView } from "../wire/index.js";
+import type { ConversationView } from "#wire";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { type ChildProxy, type NatsServer, spawnProxy, startNatsServer } from "./helpers/nats-server.js";
 import { type NearConversation, type NearStack, startNearStack } from "./helpers/near-stack.js";

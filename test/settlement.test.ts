@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test, { type ExecutionContext } from "ava";
-import { conversationIdFromSecret } from "../proxy/src/auth.js";
-import { MemoryChainClient } from "../proxy/src/chain/memory.js";
-import { MemoryOperatorChain } from "../proxy/src/settlement/memory-operator.js";
-import type { OperatorChain, PassReport, PreparedTx, TxOutcome } from "../proxy/src/settlement/types.js";
+import { conversationIdFromSecret } from "#internal/proxy/auth";
+import { MemoryChainClient } from "#internal/proxy/chain/memory";
+import { MemoryOperatorChain } from "#internal/proxy/settlement/memory-operator";
+import type { OperatorChain, PassReport, PreparedTx, TxOutcome } from "#internal/proxy/settlement/types";
 import { type MockUpstream, startMockUpstream } from "./helpers/mock-upstream.js";
 import { balance, startTestProxy, type TestProxy } from "./helpers/proxy.js";
 

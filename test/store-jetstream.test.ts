@@ -3,7 +3,7 @@
 // interrupted settle is completed once.
 import test from "ava";
 import { connect } from "nats";
-import { JetStreamStore } from "../proxy/src/store/jetstream.js";
+import { JetStreamStore } from "#internal/proxy/store/jetstream";
 import { type NatsServer, startNatsServer } from "./helpers/nats-server.js";
 import { storeContract } from "./helpers/store-suite.js";
 

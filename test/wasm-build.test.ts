@@ -8,9 +8,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import test from "ava";
-import { buildContract, projectRoot } from "../contracts/build.mjs";
-import { builderExterns, buildWasmFromBundle, verifyContractWasm } from "../contracts/wasm/build-wasm.mjs";
-import { TOOLCHAIN_ENV, ToolchainError, toolchainDir } from "../contracts/wasm/toolchain.mjs";
+import { buildContract, projectRoot } from "#contracts/build";
+import { builderExterns, buildWasmFromBundle, verifyContractWasm } from "#internal/contracts/wasm/build-wasm";
+import { TOOLCHAIN_ENV, ToolchainError, toolchainDir } from "#internal/contracts/wasm/toolchain";
 import { tokenWasm } from "./helpers/contracts.js";
 
 const builderC = readFileSync(

@@ -11,7 +11,7 @@ import {
   GZIP_CONTENT_TYPE,
   SIZE_TARGET_BYTES,
   STORAGE_YOCTO_PER_BYTE,
-} from "../web4/bundle.js";
+} from "#web4/bundle";
 
 const dir = mkdtempSync(join(tmpdir(), "web4-bundle-"));
 const networks: BundleNetwork[] = ["localnet", "testnet", "mainnet"];

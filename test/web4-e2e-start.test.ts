@@ -19,8 +19,8 @@ import test from "ava";
 import { JsonRpcProvider } from "near-api-js";
 import OpenAI from "openai";
 import type { Page } from "playwright-core";
-import { formatAmount } from "../web4/src/amount.js";
-import type { ConversationView } from "../wire/index.js";
+import { formatAmount } from "#web4/amount";
+import type { ConversationView } from "#wire";
 import { artifactPath, type LaunchedBrowser, launchChromium, requireChromium } from "./helpers/browser.js";
 import { freeStackPorts, type Stack, startStack, stopAllStacks } from "./helpers/stack.js";
 

@@ -12,7 +12,7 @@ import test from "ava";
 import { decodeSignedTransaction, KeyPair, type KeyPairString } from "near-api-js";
 import type { Page } from "playwright-core";
 import nacl from "tweetnacl";
-import { type AssetSet, buildWeb4Bundle } from "../web4/bundle.js";
+import { type AssetSet, buildWeb4Bundle } from "#web4/bundle";
 import { artifactPath, launchChromium, requireChromium } from "./helpers/browser.js";
 
 const CONTRACT = "token.test";

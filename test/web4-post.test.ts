@@ -2,8 +2,8 @@
 // chunks the way the contract merges them (contracts/token/src/web4.ts) rebuilds the bundle exactly.
 import { randomBytes } from "node:crypto";
 import test from "ava";
-import { type Chunk, chunkAssets } from "../scripts/web4-post.js";
-import type { AssetSet } from "../web4/bundle.js";
+import { type Chunk, chunkAssets } from "#internal/scripts/web4-post";
+import type { AssetSet } from "#web4/bundle";
 
 function replay(chunks: Chunk[]): AssetSet {
   const stored: AssetSet = {};

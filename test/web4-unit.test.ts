@@ -12,22 +12,21 @@ import {
   PublicKey,
 } from "near-api-js";
 import nacl from "tweetnacl";
-import { costOf as proxyCostOf } from "../proxy/src/metering/prices.js";
-import { costOf, formatAmount, parseAmount } from "../web4/src/amount.js";
-import { BackupError, decryptBackup, encryptBackup, parseBackupFile } from "../web4/src/backup.js";
-import { parseConfig } from "../web4/src/config.js";
-import { affordableMaxTokens, quotaShortfall, readable } from "../web4/src/errors.js";
-import { ALLOWED_TAGS, type MdNode, parseMarkdown, safeHref } from "../web4/src/markdown.js";
-import { base58Decode, base58Encode } from "../web4/src/near/base58.js";
+import { costOf as proxyCostOf } from "#internal/proxy/metering/prices";
+import { BackupError, decryptBackup, encryptBackup, parseBackupFile } from "#internal/web4/backup";
+import { parseConfig } from "#internal/web4/config";
+import { affordableMaxTokens, quotaShortfall, readable } from "#internal/web4/errors";
+import { ALLOWED_TAGS, type MdNode, parseMarkdown, safeHref } from "#internal/web4/markdown";
+import { base58Decode, base58Encode } from "#internal/web4/near/base58";
 import {
   extractEvents,
   type FinalOutcome,
   failureMessage,
   outcomeValue,
   TxFailedError,
-} from "../web4/src/near/rpc.js";
-import { encodeSignedTransaction, encodeTransaction as encodeTx } from "../web4/src/near/tx.js";
-import { ProxyClient, ProxyError } from "../web4/src/proxy.js";
+} from "#internal/web4/near/rpc";
+import { encodeSignedTransaction, encodeTransaction as encodeTx } from "#internal/web4/near/tx";
+import { ProxyClient, ProxyError } from "#internal/web4/proxy";
 import {
   conversationIdOf,
   conversationsKey,
@@ -37,9 +36,10 @@ import {
   removeConversation,
   type StoredConversation,
   upsertConversation,
-} from "../web4/src/secret.js";
-import { SNIPPETS } from "../web4/src/snippets.js";
-import { DevWallet } from "../web4/src/wallet/dev.js";
+} from "#internal/web4/secret";
+import { SNIPPETS } from "#internal/web4/snippets";
+import { DevWallet } from "#internal/web4/wallet/dev";
+import { costOf, formatAmount, parseAmount } from "#web4/amount";
 
 function walk(nodes: MdNode[], visit: (n: MdNode) => void) {
   for (const n of nodes) {

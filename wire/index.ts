@@ -1,8 +1,8 @@
-// Wire types shared by the proxy, the scripts and the tests (the contract re-implements the
-// parsing side with near-sdk-js only). Amounts are base-10 U128 strings on the wire, BigInt in code;
-// times are nanoseconds since the Unix epoch as base-10 strings (NEAR block timestamps).
-import { createHash } from "node:crypto";
-import { getAddress, hashMessage, verifyMessage, type Wallet } from "ethers";
+// Wire types and parsers shared by the contract, the proxy, the web app, the scripts and the tests
+// (`#wire`). Dependency-free on purpose: no ethers, no node: imports, so the contract (near-sdk-js)
+// and the web app (Vite) can import its types, type-only. Hashing and signing are in crypto.ts
+// (`#wire/crypto`). Amounts are base-10 U128 strings on the wire, BigInt in code; times are
+// nanoseconds since the Unix epoch as base-10 strings (NEAR block timestamps).
 
 /**
  * The message the proxy signs and `refund_unspent` verifies (v2). Key order is part of the format.
@@ -87,14 +87,6 @@ export function isConversationId(id: string): boolean {
   return /^[0-9a-f]{64}$/.test(id);
 }
 
-/**
- * conversation_id = hex(sha256(utf8(secret))): the secret is the API key string as typed (the web
- * app and the CLI draw 32 random bytes and write them as 64 hex characters), hashed as text.
- */
-export function conversationIdOf(secret: string): string {
-  return createHash("sha256").update(secret, "utf8").digest("hex");
-}
-
 /** Canonical JSON: fixed key order, no whitespace; rejects what the contract would reject. */
 export function encodeRefundMessage(message: RefundMessage): string {
   const { contract_id, deployment, conversation_id, receiver_id, deposit, created_at, refund_amount } =
@@ -115,19 +107,4 @@ export function encodeRefundMessage(message: RefundMessage): string {
     created_at,
     refund_amount,
   });
-}
-
-export async function signRefund(message: RefundMessage, signer: Wallet): Promise<SignedRefund> {
-  const refund_message = encodeRefundMessage(message);
-  return { refund_message, signature: await signer.signMessage(refund_message) };
-}
-
-/** Off-chain check of a signed refund (the contract does the same with near.ecrecover). */
-export function refundSignerAddress(signed: SignedRefund): string {
-  return getAddress(verifyMessage(signed.refund_message, signed.signature));
-}
-
-/** The 32-byte digest the contract hashes and recovers from: keccak256("\x19Ethereum Signed Message:\n" + len + msg). */
-export function refundDigest(refundMessage: string): string {
-  return hashMessage(refundMessage);
 }

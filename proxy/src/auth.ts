@@ -1,5 +1,5 @@
 // Bearer secret -> conversation id. The secret is never stored or logged; only its sha256 is.
-import { conversationIdOf } from "../../wire/index.js";
+import { conversationIdOf } from "#wire/crypto";
 import { errors } from "./errors.js";
 
 /** hex(sha256(utf8(secret))), the on-chain conversation_id (wire/ holds the one recipe). */

@@ -3,7 +3,7 @@
 // First sight is what an anonymous flood costs (T23): ids the chain did not know are remembered for
 // a few seconds (a negative cache), and `gate` lets each client only so many first sights (a token
 // bucket per client), so random secrets cause a bounded number of chain lookups.
-import { isConversationId, parseTimestamp, parseU128 } from "../../wire/index.js";
+import { isConversationId, parseTimestamp, parseU128 } from "#wire";
 import { type ChainClient, ChainUnavailableError } from "./chain/types.js";
 import { errors } from "./errors.js";
 import type { ConversationState, ConversationStore } from "./store/types.js";

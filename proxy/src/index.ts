@@ -7,6 +7,7 @@ export type { ChainClient } from "./chain/types.js";
 export { ChainUnavailableError } from "./chain/types.js";
 export {
   ConfigError,
+  flagKey,
   loadConfig,
   type ProxyConfig,
   type ProxyConfigInput,
@@ -16,6 +17,8 @@ export {
 export { ApiError } from "./errors.js";
 export { costOf, priceOf } from "./metering/prices.js";
 export { type RunningProxy, startProxy } from "./server.js";
+export { SettleOnceError, type SettleOnceOptions, settleOnce } from "./settlement/standalone.js";
+export type { PassEntry, PassReport } from "./settlement/types.js";
 export { SqliteStore } from "./store/sqlite.js";
 export type {
   ConversationState,

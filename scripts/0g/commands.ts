@@ -2,7 +2,7 @@
 // and provider sub-accounts, read and moved with exact wei. Each connects, prints balances before and
 // after what it changes, and closes its RPC connection whatever happens.
 import { formatEther } from "ethers";
-import { listServices, MIN_TRANSFER, readSubAccount } from "../../proxy/src/upstreams/0g/chain.js";
+import { listServices, MIN_TRANSFER, readSubAccount } from "#proxy/0g-chain";
 import {
   CliError,
   type CommonOpts,

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import bs58 from "bs58";
 import { type Account, actions, type JsonRpcProvider, KeyPair, type KeyPairString } from "near-api-js";
 import { AccountDoesNotExistError } from "near-api-js/rpc-errors";
-import type { AssetSet } from "../../web4/bundle.js";
+import type { AssetSet } from "#web4/bundle";
 import { chunkAssets } from "../web4-post.js";
 
 export interface FtMetadata {

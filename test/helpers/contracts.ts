@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
-import { buildContract, buildContractWasm, wasmBuildKey } from "../../contracts/build.mjs";
+import { buildContract, buildContractWasm, wasmBuildKey } from "#contracts/build";
 import { projectRoot, usingRealSandbox } from "./localnet.js";
 
 const builds = new Map<string, Promise<string>>();

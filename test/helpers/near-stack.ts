@@ -3,7 +3,7 @@
 // pieces so every suite deploys the token the same way; for tests that put a proxy in front of it.
 import { Wallet } from "ethers";
 import type { NearAccount, Worker } from "near-workspaces";
-import { conversationIdFromSecret } from "../../proxy/src/auth.js";
+import { conversationIdFromSecret } from "#internal/proxy/auth";
 import { newSecret } from "./proxy.js";
 import { balanceOf, deployToken, initWorker, openConversation, transfer, type World } from "./token.js";
 

@@ -4,11 +4,11 @@ import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { Wallet } from "ethers";
 import OpenAI from "openai";
-import type { CreateProxyOptions } from "../../proxy/src/app.js";
-import { MemoryChainClient } from "../../proxy/src/chain/memory.js";
-import { type ProxyConfigInput, parseConfig } from "../../proxy/src/config.js";
-import { createLogger } from "../../proxy/src/logger.js";
-import { type RunningProxy, startProxy } from "../../proxy/src/server.js";
+import type { CreateProxyOptions } from "#internal/proxy/app";
+import { MemoryChainClient } from "#internal/proxy/chain/memory";
+import { type ProxyConfigInput, parseConfig } from "#internal/proxy/config";
+import { createLogger } from "#internal/proxy/logger";
+import { type RunningProxy, startProxy } from "#internal/proxy/server";
 
 export const UPSTREAM_KEY = "sk-upstream-test-key-0123456789abcdef";
 

@@ -2,7 +2,7 @@
 // KV) runs it with storeContract(test, makeStore).
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TestFn } from "ava";
-import type { ConversationStore } from "../../proxy/src/store/types.js";
+import type { ConversationStore } from "#internal/proxy/store/types";
 
 let seq = 0;
 const id = () => (++seq).toString(16).padStart(64, "0").replace(/^0/, "c");

@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import type { ExecutionContext, TestFn } from "ava";
 import { Wallet } from "ethers";
 import { type NearAccount, Worker } from "near-workspaces";
-import { conversationIdFromSecret } from "../../proxy/src/auth.js";
-import type { ConversationView, RefundMessage } from "../../wire/index.js";
+import { conversationIdFromSecret } from "#internal/proxy/auth";
+import type { ConversationView, RefundMessage } from "#wire";
 import { deployableContract, deployableToken } from "./contracts.js";
 import { useLocalnet } from "./localnet.js";
 

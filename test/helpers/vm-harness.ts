@@ -2,7 +2,7 @@
 // (no chain): what the VM tests use to call methods block after block. Failed calls commit nothing.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { ContractRuntime, VMContext, VMOutcome } from "../../localnet/src/vm/index.js";
+import type { ContractRuntime, VMContext, VMOutcome } from "#localnet/vm";
 import { builtContract } from "./contracts.js";
 
 export const TGAS = 1_000_000_000_000n;

@@ -2,7 +2,7 @@
 // Binary Toolkit's own parser), plus the NEAR host-function imports they use.
 import { createHash } from "node:crypto";
 import wabtInit from "wabt";
-import type { ContractRuntime } from "../../localnet/src/vm/index.js";
+import type { ContractRuntime } from "#localnet/vm";
 import { DeployedContract } from "./vm-harness.js";
 
 const wabt = await wabtInit();

@@ -2,15 +2,10 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { Contract, type Wallet } from "ethers";
-import {
-  InferenceServing,
-  LedgerManager,
-  readLedger,
-  readSubAccount,
-} from "../../proxy/src/upstreams/0g/chain.js";
-import type { Local0g } from "../../scripts/0g/local-harness.js";
+import type { Local0g } from "#internal/scripts/0g/local-harness";
+import { InferenceServing, LedgerManager, readLedger, readSubAccount } from "#proxy/0g-chain";
 
-export { type Local0g, startLocal0g } from "../../scripts/0g/local-harness.js";
+export { type Local0g, startLocal0g } from "#internal/scripts/0g/local-harness";
 
 const run = promisify(execFile);
 

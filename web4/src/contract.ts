@@ -1,6 +1,6 @@
 // The token contract as the app uses it: views over RPC, changes through the wallet.
 
-import type { ConversationPage, ConversationView, SignedRefund } from "../../wire/index.js";
+import type { ConversationPage, ConversationView, SignedRefund } from "#wire";
 import { TGAS } from "./amount.js";
 import { type FinalOutcome, type NearRpc, outcomeValue } from "./near/rpc.js";
 import type { Wallet } from "./wallet/types.js";
@@ -16,7 +16,7 @@ export interface StorageBalance {
   available: string;
 }
 // The wire types the proxy and scripts share; type-only, so nothing of wire/ (or ethers) is bundled.
-export type { ConversationStatus, ConversationView } from "../../wire/index.js";
+export type { ConversationStatus, ConversationView } from "#wire";
 
 /** Subset of the contract's get_config() view the app uses. */
 export interface ContractConfig {

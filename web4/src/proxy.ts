@@ -1,7 +1,7 @@
 // Client for the OpenAI-compatible proxy. The conversation secret is the bearer key. Streams are
 // parsed with eventsource-parser; errors keep the proxy's OpenAI-shaped code and message.
 import { createParser } from "eventsource-parser";
-import type { SignedRefund } from "../../wire/index.js";
+import type { SignedRefund } from "#wire";
 
 export type { SignedRefund };
 

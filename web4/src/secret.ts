@@ -2,7 +2,7 @@
 // browser keeps every conversation's secret in localStorage, one list per contract and account,
 // written before the opening transaction is signed and never put in a URL. Losing it costs time,
 // not money: the escrow can be reclaimed after it expires, and `backup.ts` exports the list.
-import type { SignedRefund } from "../../wire/index.js";
+import type { SignedRefund } from "#wire";
 import type { NepEvent } from "./near/rpc.js";
 
 export function toHex(bytes: Uint8Array): string {

@@ -6,7 +6,11 @@
 //   "n" + account_id             -> how many conversations the account opened (decimal)
 //   "i" + account_id + "#" + n   -> the conversation_id of its n-th one (0-based)
 // A record with `s` is a tombstone: never removed, so an id and any refund signed for it are used once.
+// The views' shapes come from wire/ (type-only: erased by the bundler, so the contract's runtime
+// imports stay near-sdk-js alone).
+
 import { near } from "near-sdk-js";
+import type { ConversationStatus, ConversationView } from "#wire";
 
 const RECORD = "c";
 const COUNT = "n";
@@ -20,20 +24,6 @@ export interface ConversationRecord {
   x?: string;
   s?: "r" | "x";
   f?: string;
-}
-
-export type ConversationStatus = "open" | "expired" | "refunded" | "reclaimed";
-
-/** What `view_ai_conversation` and `list_ai_conversations` return (`ConversationView` in wire/). */
-export interface ConversationView {
-  conversation_id: string;
-  receiver_id: string;
-  deposit: string;
-  created_at: string;
-  expires_at: string;
-  status: ConversationStatus;
-  /** Paid back to the opener: the signed refund, or the whole deposit when reclaimed. */
-  refund_amount?: string;
 }
 
 export function readRecord(id: string): ConversationRecord | null {
@@ -52,6 +42,8 @@ export function recordExists(id: string): boolean {
 export function expiresAt(record: ConversationRecord, defaultSecs: number): bigint {
   return record.x === undefined ? BigInt(record.t) + BigInt(defaultSecs) * 1_000_000_000n : BigInt(record.x);
 }
+
+export type { ConversationStatus, ConversationView };
 
 export function toView(id: string, record: ConversationRecord, defaultSecs: number): ConversationView {
   const expires = expiresAt(record, defaultSecs);

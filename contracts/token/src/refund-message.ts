@@ -1,18 +1,9 @@
 // The signed refund message, v2: canonical JSON with exactly these keys in this order, every value a
-// string (wire/index.ts encodeRefundMessage writes it; ARCHITECTURE.md "Refund signatures"):
+// string (`#wire` encodeRefundMessage writes it; ARCHITECTURE.md "Refund signatures"):
 //   {"contract_id","deployment","conversation_id","receiver_id","deposit","created_at","refund_amount"}
 // contract_id + deployment bind this deployment (T01, T16); deposit + created_at bind the escrow.
+import type { RefundMessage } from "#wire";
 import { fail, need } from "./util";
-
-export interface RefundMessage {
-  contract_id: string;
-  deployment: string;
-  conversation_id: string;
-  receiver_id: string;
-  deposit: string;
-  created_at: string;
-  refund_amount: string;
-}
 
 const KEYS = [
   "contract_id",

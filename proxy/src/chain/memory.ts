@@ -1,6 +1,6 @@
 // In-memory escrows: the fake chain for tests and the `npm start` demo (chain.type: memory).
 import { randomBytes } from "node:crypto";
-import type { ConversationView } from "../../../wire/index.js";
+import type { ConversationView } from "#wire";
 import { conversationIdFromSecret } from "../auth.js";
 import type { ChainClient } from "./types.js";
 

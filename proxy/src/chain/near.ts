@@ -1,6 +1,6 @@
 // The real ChainClient: near-api-js 7.2 JsonRpcProvider.callFunction at finality final.
 import { JsonRpcProvider } from "near-api-js";
-import type { ConversationView } from "../../../wire/index.js";
+import type { ConversationView } from "#wire";
 import { withTimeout } from "../timeout.js";
 import { type ChainClient, ChainUnavailableError } from "./types.js";
 

@@ -1,6 +1,6 @@
 // What the proxy needs from NEAR: the escrow of a conversation and the deployment nonce its refunds
 // are signed for. Tests and the demo use the in-memory client.
-import type { ConversationView } from "../../../wire/index.js";
+import type { ConversationView } from "#wire";
 
 export interface ChainClient {
   /** `view_ai_conversation({conversation_id})` at finality final; undefined when the id is unknown. */

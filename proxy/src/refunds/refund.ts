@@ -3,7 +3,8 @@
 // message, so a refund can never grow (T09). The message (wire v2) names this deployment and the
 // escrow the ledger metered (deposit, created_at), so it pays nowhere else (T16).
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseTimestamp, type SignedRefund, signRefund } from "../../../wire/index.js";
+import { parseTimestamp, type SignedRefund } from "#wire";
+import { signRefund } from "#wire/crypto";
 import { ChainUnavailableError } from "../chain/types.js";
 import type { ProxyContext } from "../context.js";
 import { errors } from "../errors.js";

@@ -1,7 +1,7 @@
 // The operator API, behind the operator token (http/operator-auth.ts): the settlement summary, a
 // pass on demand, and one conversation's ledger and payout. No user-facing route reaches these.
 import type { Hono } from "hono";
-import { isConversationId } from "../../../wire/index.js";
+import { isConversationId } from "#wire";
 import type { ProxyContext } from "../context.js";
 import { errors } from "../errors.js";
 import { operatorAuth } from "../http/operator-auth.js";

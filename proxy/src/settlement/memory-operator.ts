@@ -2,7 +2,8 @@
 // It checks a refund the way refund_unspent does (signer, escrow, amount, tombstone) and, like NEAR,
 // runs a transaction once however often its bytes are sent.
 import { createHash } from "node:crypto";
-import { refundSignerAddress, type SignedRefund } from "../../../wire/index.js";
+import type { SignedRefund } from "#wire";
+import { refundSignerAddress } from "#wire/crypto";
 import type { MemoryChainClient } from "../chain/memory.js";
 import type { OperatorChain, PreparedTx, TxOutcome } from "./types.js";
 

@@ -21,7 +21,7 @@ import {
   TransactionExecutionError,
   UnknownTransactionError,
 } from "near-api-js/rpc-errors";
-import type { SignedRefund } from "../../../wire/index.js";
+import type { SignedRefund } from "#wire";
 import { withTimeout } from "../timeout.js";
 import type { OperatorChain, PreparedTx, TxOutcome } from "./types.js";
 

@@ -6,7 +6,7 @@
 // A resumed `submitted` payout asks the chain for its transaction by hash before sending it again,
 // and the same bytes are one transaction to the chain anyway. The chain's tombstone is the final
 // word: a conversation already refunded or reclaimed is recorded as such and never retried.
-import type { SignedRefund } from "../../../wire/index.js";
+import type { SignedRefund } from "#wire";
 import { type ChainClient, ChainUnavailableError } from "../chain/types.js";
 import type { Logger } from "../logger.js";
 import type { ConversationState, ConversationStore, Payout } from "../store/types.js";

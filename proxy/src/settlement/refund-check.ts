@@ -1,6 +1,7 @@
 // The last look before the settlement worker submits a refund on chain (payout.ts), kept apart so
 // the rule reads on its own.
-import { refundSignerAddress, type SignedRefund } from "../../../wire/index.js";
+import type { SignedRefund } from "#wire";
+import { refundSignerAddress } from "#wire/crypto";
 import type { ConversationStore } from "../store/types.js";
 
 /**

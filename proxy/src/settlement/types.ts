@@ -1,7 +1,7 @@
 // What settlement needs from the chain beyond views (the operator account that submits
 // refund_unspent), what a pass reports, and the handle the rest of the proxy sees. No imports from the
 // proxy's context: context.ts imports this file.
-import type { SignedRefund } from "../../../wire/index.js";
+import type { SignedRefund } from "#wire";
 import type { ConversationState } from "../store/types.js";
 
 /** A refund_unspent transaction, signed and not sent: kept in the ledger and re-sent as is. */

@@ -24,7 +24,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { KV, KvEntry, NatsConnection } from "nats";
 import { StorageType } from "nats";
-import type { SignedRefund } from "../../../wire/index.js";
+import type { SignedRefund } from "#wire";
 import { decideReserve, decideSettle } from "./ledger.js";
 import { type StoredLedger, stateOf } from "./stored-ledger.js";
 import {

@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { SignedRefund } from "../../../wire/index.js";
+import type { SignedRefund } from "#wire";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
 import { decideReserve, decideSettle } from "./ledger.js";
 import { type StoredLedger, stateOf } from "./stored-ledger.js";

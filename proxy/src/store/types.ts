@@ -3,7 +3,7 @@
 // Invariant every implementation keeps, atomically per conversation: 0 <= spent + reserved <= deposit
 // (the arithmetic is ledger.ts, shared). A store belongs to one contract (T19) and holds the leases
 // that keep replica identities unique (T20).
-import type { SignedRefund } from "../../../wire/index.js";
+import type { SignedRefund } from "#wire";
 
 export type ConversationStatus = "open" | "closed";
 

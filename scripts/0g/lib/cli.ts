@@ -31,7 +31,7 @@ import {
   ZEROG_NETWORKS,
   type ZeroGNetwork,
   type ZeroGNetworkInfo,
-} from "../../../proxy/src/upstreams/0g/chain.js";
+} from "#proxy/0g-chain";
 import { CliError, run as runCli } from "../../lib/cli.js";
 
 export { CliError };

@@ -2,12 +2,7 @@
 // and inference factories come from the proxy's 0G chain module (the SDK's typechain factories),
 // fine-tuning beside them, and OpenZeppelin's precompiled ERC1967Proxy (no solc download is possible here).
 import { createRequire } from "node:module";
-import {
-  type ContractFactoryArtifact,
-  InferenceServing,
-  LedgerManager,
-  sdkFactory,
-} from "../../../proxy/src/upstreams/0g/chain.js";
+import { type ContractFactoryArtifact, InferenceServing, LedgerManager, sdkFactory } from "#proxy/0g-chain";
 
 export { InferenceServing, LedgerManager };
 

@@ -14,7 +14,7 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Contract, getBytes, keccak256, toUtf8Bytes, verifyMessage, type Wallet } from "ethers";
 import { Hono } from "hono";
-import { MIN_LOCKED } from "../../../proxy/src/upstreams/0g/chain.js";
+import { MIN_LOCKED } from "#proxy/0g-chain";
 import { InferenceServing } from "./contracts.js";
 
 export interface LocalProviderOptions {

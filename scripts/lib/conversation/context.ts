@@ -1,7 +1,7 @@
 // What every conversation command shares: the network, token and secret store it works on, how
 // amounts and times are printed, which conversation a command means, and the next command to run.
-import { formatAmount } from "../../../web4/src/amount.js";
-import { type ConversationView, isConversationId } from "../../../wire/index.js";
+import { formatAmount } from "#web4/amount";
+import { type ConversationView, isConversationId } from "#wire";
 import { CliError } from "../cli.js";
 import { type Network, type NetworkOptions, network } from "./network.js";
 import { ProxyClient } from "./proxy.js";

@@ -1,6 +1,6 @@
 // Ending a conversation: `refund` asks the proxy to close it and sign the unspent part back, then
 // submits that on chain; `reclaim` takes the whole deposit back after expiry, without the proxy.
-import type { ConversationView } from "../../../wire/index.js";
+import type { ConversationView } from "#wire";
 import { CliError } from "../cli.js";
 import { amountText, type Ctx, command, onChain, resolve, type Target, untilText } from "./context.js";
 import { signer } from "./network.js";

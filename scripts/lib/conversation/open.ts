@@ -1,8 +1,9 @@
 // `open`: escrow tokens for a new conversation and print its API key with a ready-to-run client.
 // The secret is saved before the escrow exists, so no crash leaves tokens behind a lost key.
 import { randomBytes } from "node:crypto";
-import { parseAmount } from "../../../web4/src/amount.js";
-import { type ConversationView, conversationIdOf } from "../../../wire/index.js";
+import { parseAmount } from "#web4/amount";
+import type { ConversationView } from "#wire";
+import { conversationIdOf } from "#wire/crypto";
 import { CliError } from "../cli.js";
 import { amountText, type Ctx, command, proxyFor, untilText } from "./context.js";
 import { signer } from "./network.js";

@@ -1,6 +1,6 @@
 // The few proxy routes the CLI uses, with the secret as bearer key. An unreachable proxy is its own
 // error type: the command then says what the user can still do on chain.
-import type { SignedRefund } from "../../../wire/index.js";
+import type { SignedRefund } from "#wire";
 
 export class ProxyUnavailable extends Error {}
 

@@ -14,7 +14,8 @@ import {
 } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { conversationIdOf, isConversationId } from "../../../wire/index.js";
+import { isConversationId } from "#wire";
+import { conversationIdOf } from "#wire/crypto";
 import { CliError } from "../cli.js";
 
 export interface StoredConversation {

@@ -1,6 +1,6 @@
 // `status` of one conversation (chain, and the proxy's meter when this machine holds its secret) and
 // `list` of an account's conversations, each ending with the next command to run.
-import type { ConversationView } from "../../../wire/index.js";
+import type { ConversationView } from "#wire";
 import { amountText, type Ctx, command, onChain, resolve, type Target, untilText } from "./context.js";
 import { ProxyClient, ProxyRefused } from "./proxy.js";
 

@@ -1,7 +1,7 @@
 // The token contract's conversation surface over near-api-js 7.2 (views at finality final, calls
 // signed by the user's account). Amounts stay BigInt / base-10 strings.
 import type { Account, JsonRpcProvider } from "near-api-js";
-import type { ConversationPage, ConversationView, EscrowConfig, SignedRefund } from "../../../wire/index.js";
+import type { ConversationPage, ConversationView, EscrowConfig, SignedRefund } from "#wire";
 
 const TGAS = 1_000_000_000_000n;
 // Generous: near-sdk-js contracts burn far more gas than Rust ones; what is not burnt is refunded.

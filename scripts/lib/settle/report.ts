@@ -1,6 +1,6 @@
 // What `npm run settle` prints about a pass: one line per conversation it acted on (or, dry, would
 // act on), then a tally. Amounts in token base units, as the ledger keeps them.
-import type { PassEntry, PassReport } from "../../../proxy/src/settlement/types.js";
+import type { PassEntry, PassReport } from "#proxy";
 
 const short = (id: string) => id.slice(0, 12);
 
