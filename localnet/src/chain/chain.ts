@@ -1,5 +1,8 @@
 // The single-node chain: turns signed transactions into receipts, executes them to completion in one
 // block, keeps outcomes for `tx` queries and answers view queries against the latest state.
+// One file over 350 lines on purpose: the receipt loop (transaction -> receipts -> outcomes within one
+// block) is one state machine over the block in progress; what it drives (actions, fees, state,
+// blocks, receipts) already has a module each.
 import { base58, bytesToKey, fromBase64, sha256, toBase64 } from "../encoding.js";
 import type { ContractRuntime, PromiseResult, VMOutcome } from "../vm/types.js";
 import { type ActionsResult, applyActions, type BlockContext } from "./actions.js";

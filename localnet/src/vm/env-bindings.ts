@@ -4,6 +4,8 @@
 // Strings cross whole in both directions (NUL bytes and lone surrogates included: quickjs-emscripten's
 // getString/newString go through C strings and would cut or mangle them), then are converted to
 // and from bytes the way near's QuickJS does (quickjs-strings.ts).
+// One file over 350 lines on purpose: one binding per function of builder.c's env list, in one place,
+// so a missing or extra one shows against that list.
 import type { QuickJSContext, QuickJSHandle, VmCallResult } from "quickjs-emscripten";
 import { type CallSlot, OutsideCallError } from "./call-slot.js";
 import { HostError } from "./errors.js";

@@ -1,5 +1,7 @@
 // The host side of one contract call: registers, storage overlay, promises, logs and gas, with
 // nearcore's semantics and limits. Independent of the JS engine; env-bindings.ts marshals to QuickJS.
+// One file over 350 lines on purpose: one class, as nearcore's VMLogic is, whose host functions all
+// share the registers, the gas counter and the storage overlay; split, every part would need them.
 import bs58 from "bs58";
 import * as crypto from "./crypto.js";
 

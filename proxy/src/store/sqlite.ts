@@ -3,6 +3,9 @@
 // sharing one file still serialize their ledger updates. WAL journal; synchronous NORMAL by default (see config store.synchronous).
 // A file is one contract's ledger (T19): stamped with its contract id when created, it refuses to
 // open for any other. It also holds the instance leases (T20, store/identity.ts).
+// One file over 350 lines on purpose: one class, because the write-through cache, the data_version
+// check and the group commit share its private state, and the schema sits beside the row types and
+// SQL that use it. The ledger rules are ledger.ts's, the decoding of a stored ledger stored-ledger.ts's.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
