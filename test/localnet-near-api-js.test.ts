@@ -232,3 +232,17 @@ test.serial("bytes that are not a signed transaction are a parse error, not a se
   const trailing = await send(bytes.toString("base64"));
   t.regex(trailing?.data ?? "", /borsh: trailing bytes after signed transaction/);
 });
+
+test("localnet leaves idle keep-alive connections to the client to close: no Keep-Alive timeout announced", async (t) => {
+  // A server-side idle close can meet the client's next POST on that socket ("fetch failed"); with no
+  // announced timeout undici closes its idle sockets itself (after 4 s), before the server ever would.
+  const res = await fetch(node.rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "status", params: [] }),
+  });
+  t.is(res.status, 200);
+  await res.text();
+  t.is(res.headers.get("connection"), "keep-alive", "connections are still reused");
+  t.is(res.headers.get("keep-alive"), null, `announced: ${res.headers.get("keep-alive")}`);
+});

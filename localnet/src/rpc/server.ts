@@ -50,11 +50,14 @@ const CORS_HEADERS = {
 };
 
 /**
- * Idle keep-alive connections stay open longer than clients keep them (undici: 4 s), so a client never
- * sends a request on a socket the server is closing at that moment ("fetch failed" in near-api-js):
- * with Node's 5 s default that race hit tests whenever a long contract call held the event loop.
+ * localnet never closes an idle keep-alive connection; the client does (undici after 4 s). A server
+ * that closes one can do so just as the client sends on it, and near-api-js reports "fetch failed"
+ * for that POST. A longer timeout only moves the race: the server announces it (Keep-Alive:
+ * timeout=N) and undici keeps the socket until about N - 1 s, so a request could still meet the
+ * close, most often when a long contract call held localnet's event loop past the timeout.
+ * 0 disables the timeout and the announcement.
  */
-const KEEP_ALIVE_MS = 65_000;
+const KEEP_ALIVE_MS = 0;
 
 export function createRpcServer(chain: Chain, node: NodeIdentity, fallback?: FallbackHandler): Server {
   const server = createServer((req, res) => {
@@ -81,6 +84,5 @@ export function createRpcServer(chain: Chain, node: NodeIdentity, fallback?: Fal
       });
   });
   server.keepAliveTimeout = KEEP_ALIVE_MS;
-  server.headersTimeout = KEEP_ALIVE_MS + 1000;
   return server;
 }
