@@ -169,7 +169,9 @@ test.serial(
     worker = await proxyFor("proxy-w", { worker: true, timeout_ms: 1000 });
     const end = await until(
       () => ledger(submitter, secret),
-      (l) => l.open.length === 0,
+      // ledger() reads the conversation before its reservations (two reads, not one snapshot), so
+      // wait for both: one read may land between the worker's release writes.
+      (l) => l.open.length === 0 && l.state.reserved === 0n,
       10_000,
     );
     t.is(end.open.length, 0);
