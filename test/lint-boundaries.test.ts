@@ -79,3 +79,14 @@ test("every entry in package.json imports names a file that exists", (t) => {
     t.true(existsSync(path.join(root, fixed)), `${name} -> ${target}`);
   }
 });
+
+test("docs/architecture.md names every entry in package.json imports", (t) => {
+  const doc = readFileSync("docs/architecture.md", "utf8");
+  const imports = JSON.parse(readFileSync("package.json", "utf8")).imports as Record<string, string>;
+  const named = (entry: string) =>
+    entry.startsWith("#internal/") ? doc.includes("`#internal/<folder>/*`") : doc.includes(`\`${entry}\``);
+  t.deepEqual(
+    Object.keys(imports).filter((entry) => !named(entry)),
+    [],
+  );
+});
